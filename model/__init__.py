@@ -1,0 +1,1 @@
+"""ulde.model: the torch side of ulde (data pipeline, networks, training, evaluation)."""

@@ -1,0 +1,151 @@
+"""ULde-net (the student) and its teacher: 1-D U-nets of one family, built from a frozen config.
+
+Shapes are (batch, channels, time); time must be a multiple of TOTAL_STRIDE and is preserved.
+Every op converts to fully-int8 TFLite with TFLite-Micro builtin kernels: ReLU (fuses into convs),
+grouped / depthwise-strided Conv1d, ConvTranspose1d, MaxPool1d, Add, Concat; the local minimum is
+written as ``maxpool(x * -1) * -1`` because a ``Neg`` op stays float in the int8 converter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from ulde.runtime.signal_spec import NETWORK_LEVELS, TOTAL_STRIDE
+
+
+@dataclass(frozen=True)
+class UNetConfig:
+    """Everything needed to rebuild a network; saved as plain data inside every checkpoint."""
+
+    name: str
+    channels: tuple[int, ...]  # per resolution level, full resolution first (NETWORK_LEVELS + 1 entries)
+    kernels: tuple[int, ...]  # grouped-conv kernel per level
+    groups: tuple[int, ...]  # groups of that conv per level (1 = conventional)
+    mix_kernel: int = 3  # kernel of the conventional conv that follows each grouped conv
+    extrema_kernel: int = 5  # window of the local max/min module at full resolution (0 = off)
+
+    def __post_init__(self):
+        for field in ("channels", "kernels", "groups"):
+            if len(getattr(self, field)) != NETWORK_LEVELS + 1:
+                raise ValueError(f"{field} needs {NETWORK_LEVELS + 1} entries, got {getattr(self, field)}")
+        for c, g in zip(self.channels, self.groups):
+            if c % g:
+                raise ValueError(f"channels {c} not divisible by groups {g}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "UNetConfig":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+STUDENT = UNetConfig(
+    name="ulde-net",
+    channels=(4, 8, 12, 12, 16),  # 4 channels at full resolution keep int8 activations at 14.4 KB
+    kernels=(9, 9, 9, 7, 5),
+    groups=(2, 4, 4, 4, 4),
+)
+"""6,209 trainable parameters, 4.97 M MACs per 3600-sample window (ptflops, aten backend)."""
+
+TEACHER = UNetConfig(
+    name="teacher-unet",
+    channels=(16, 24, 32, 48, 64),
+    kernels=(15, 11, 7, 5, 3),
+    groups=(1, 1, 1, 1, 1),
+)
+"""110,753 trainable parameters (18x the student), 103.8 M MACs per window: conventional convolutions."""
+
+
+def conv_bn(c_in: int, c_out: int, kernel: int, groups: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2, groups=groups, bias=False), nn.BatchNorm1d(c_out))
+
+
+class ConvBlock(nn.Module):
+    """A grouped convolution (wide receptive field, few weights) followed by a conventional one that
+    mixes the groups, with an identity connection around the second."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, groups: int, mix_kernel: int):
+        super().__init__()
+        self.grouped = conv_bn(c_in, c_out, kernel, groups)
+        self.mix = conv_bn(c_out, c_out, mix_kernel)
+        self.act = nn.ReLU()
+
+    def forward(self, x):
+        h = self.act(self.grouped(x))
+        return self.act(self.mix(h) + h)
+
+
+class Down(nn.Module):
+    """Depthwise stride-2 convolution: halves time at a cost of 3 weights per channel."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Sequential(nn.Conv1d(channels, channels, 3, stride=2, padding=1, groups=channels, bias=False), nn.BatchNorm1d(channels))
+
+    def forward(self, x):  # (B, C, T) -> (B, C, T/2)
+        return self.conv(x)
+
+
+class Up(nn.Module):
+    """Transposed convolution (kernel 2, stride 2) doubling time, then the encoder skip is added."""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv = nn.ConvTranspose1d(c_in, c_out, 2, stride=2)
+        self.act = nn.ReLU()
+
+    def forward(self, x, skip):  # (B, C_in, T/2), (B, C_out, T) -> (B, C_out, T)
+        return self.act(self.conv(x)) + skip
+
+
+class LocalExtrema(nn.Module):
+    """Local max/min enhancement: sliding max and min of the features (peaks and troughs such as QRS
+    complexes) mixed by a pointwise conv and added back."""
+
+    def __init__(self, channels: int, kernel: int):
+        super().__init__()
+        self.pool = nn.MaxPool1d(kernel, stride=1, padding=kernel // 2)
+        self.mix = nn.Conv1d(2 * channels, channels, 1)
+
+    def forward(self, x):
+        local_max = self.pool(x)
+        local_min = self.pool(x * -1.0) * -1.0  # not -pool(-x): Neg has no int8 kernel
+        return x + self.mix(torch.cat([local_max, local_min], dim=1))
+
+
+class UNet1d(nn.Module):
+    """Encoder-decoder over NETWORK_LEVELS stride-2 levels; predicts the noise and subtracts it."""
+
+    def __init__(self, config: UNetConfig):
+        super().__init__()
+        self.config = config
+        c, k, g, m = config.channels, config.kernels, config.groups, config.mix_kernel
+        self.stem = nn.Sequential(conv_bn(1, c[0], k[0]), nn.ReLU())
+        self.encoders = nn.ModuleList(
+            ConvBlock(c[max(i - 1, 0)], c[i], k[i], g[i], m) for i in range(NETWORK_LEVELS + 1)
+        )
+        self.downs = nn.ModuleList(Down(c[i]) for i in range(NETWORK_LEVELS))
+        self.ups = nn.ModuleList(Up(c[i + 1], c[i]) for i in range(NETWORK_LEVELS))
+        self.decoders = nn.ModuleList(ConvBlock(c[i], c[i], k[i], g[i], m) for i in range(NETWORK_LEVELS))
+        self.extrema = LocalExtrema(c[0], config.extrema_kernel) if config.extrema_kernel else nn.Identity()
+        self.head = nn.Conv1d(c[0], 1, 3, padding=1)
+
+    def forward(self, x):  # (B, 1, T) -> (B, 1, T)
+        if x.ndim != 3 or x.shape[1] != 1 or x.shape[-1] % TOTAL_STRIDE:
+            raise ValueError(f"expected (batch, 1, T) with T a multiple of {TOTAL_STRIDE}, got {tuple(x.shape)}")
+        h = self.encoders[0](self.stem(x))
+        skips = [h]
+        for i in range(1, NETWORK_LEVELS + 1):
+            h = self.encoders[i](self.downs[i - 1](h))  # (B, c[i], T / 2^i)
+            skips.append(h)
+        for i in reversed(range(NETWORK_LEVELS)):
+            h = self.decoders[i](self.ups[i](h, skips[i]))
+        return x - self.head(self.extrema(h))
+
+
+def build(config: UNetConfig) -> UNet1d:
+    return UNet1d(config)

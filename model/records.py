@@ -1,0 +1,92 @@
+"""Read PhysioNet records with wfdb and bring them to the network's signal contract.
+
+Clean ECG is resampled to 360 Hz (scipy's polyphase resampler) and baseline-corrected over the whole
+record with a zero-phase high-pass: a 2nd-order Butterworth at 0.5 Hz run forward and backward
+(``sosfiltfilt``, so 4th order in effect and no phase shift). Without it, the record's own DC offset and
+baseline wander would count as "signal" and dominate every score. Every lead becomes its own
+single-lead signal. Noise records (NSTDB bw/em/ma) are already 360 Hz and are used raw, in mV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import wfdb
+from scipy import signal as sps
+
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
+
+BASELINE_HIGHPASS_HZ = 0.5
+BASELINE_FILTER_ORDER = 2
+
+
+class RecordError(ValueError):
+    """A record that cannot be used as it is (wrong rate, non-finite samples, unreadable)."""
+
+
+@dataclass(frozen=True)
+class Lead:
+    """One lead of one record at 360 Hz, in mV, baseline-corrected when it is clean ECG."""
+
+    record: str
+    lead: str
+    signal: np.ndarray  # (n,) float32
+
+
+def read_record(path: Path) -> tuple[np.ndarray, float, list[str]]:
+    """Read a WFDB record as physical units: (samples (n, leads) float64, fs in Hz, lead names)."""
+    try:
+        rec = wfdb.rdrecord(str(path))
+    except Exception as exc:  # wfdb raises many types for a broken file
+        raise RecordError(f"record {path}: cannot be read by wfdb ({type(exc).__name__}: {exc})") from exc
+    samples = rec.p_signal
+    if samples is None or samples.ndim != 2:
+        raise RecordError(f"record {path}: no physical signal in the file")
+    if not np.all(np.isfinite(samples)):
+        bad = int(np.count_nonzero(~np.isfinite(samples)))
+        raise RecordError(f"record {path}: {bad} non-finite sample(s) (NaN/inf)")
+    return samples, float(rec.fs), list(rec.sig_name)
+
+
+def resample_to_model_rate(samples: np.ndarray, fs: float) -> np.ndarray:
+    """Polyphase-resample ``samples`` (n, ...) from ``fs`` Hz to 360 Hz along axis 0."""
+    ratio = Fraction(SAMPLE_RATE_HZ) / Fraction(fs).limit_denominator(1000)
+    if float(Fraction(fs).limit_denominator(1000)) != fs:
+        raise RecordError(f"sample rate {fs} Hz is not a rational rate ulde can resample exactly")
+    if ratio == 1:
+        return samples
+    return sps.resample_poly(samples, ratio.numerator, ratio.denominator, axis=0)
+
+
+def remove_baseline(samples: np.ndarray) -> np.ndarray:
+    """Zero-phase 0.5 Hz Butterworth high-pass along axis 0 (360 Hz signals)."""
+    sos = sps.butter(BASELINE_FILTER_ORDER, BASELINE_HIGHPASS_HZ, btype="highpass", fs=SAMPLE_RATE_HZ, output="sos")
+    return sps.sosfiltfilt(sos, samples, axis=0)
+
+
+def load_clean_leads(folder: Path, record: str, expected_fs: float | None = None) -> list[Lead]:
+    """Every lead of one clean-ECG record at 360 Hz, baseline-corrected.
+
+    Raises RecordError when the rate differs from ``expected_fs`` or the record is shorter than a window.
+    """
+    samples, fs, names = read_record(folder / record)
+    if expected_fs is not None and fs != expected_fs:
+        raise RecordError(f"record {folder / record}: sample rate {fs:g} Hz, expected {expected_fs:g} Hz")
+    clean = remove_baseline(resample_to_model_rate(samples, fs)).astype(np.float32)
+    if clean.shape[0] < WINDOW_SAMPLES:
+        raise RecordError(
+            f"record {folder / record}: {clean.shape[0]} samples at {SAMPLE_RATE_HZ} Hz, "
+            f"shorter than one {WINDOW_SAMPLES}-sample window"
+        )
+    return [Lead(record, name, np.ascontiguousarray(clean[:, i])) for i, name in enumerate(names)]
+
+
+def load_noise(folder: Path, name: str) -> np.ndarray:
+    """An NSTDB noise record (bw, em or ma) as (n, 2) float32 mV at 360 Hz."""
+    samples, fs, _ = read_record(folder / name)
+    if fs != SAMPLE_RATE_HZ:
+        raise RecordError(f"noise record {folder / name}: sample rate {fs:g} Hz, expected {SAMPLE_RATE_HZ} Hz")
+    return samples.astype(np.float32)

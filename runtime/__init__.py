@@ -1,0 +1,1 @@
+"""ulde.runtime: torch-free streaming inference (numpy + one interpreter)."""
