@@ -50,8 +50,10 @@ def pearson_r(clean: np.ndarray, estimate: np.ndarray) -> np.ndarray:
 
 
 def prd_percent(clean: np.ndarray, estimate: np.ndarray) -> np.ndarray:
-    """Per-window percentage root-mean-square difference; equals 100 * 10**(-SNR/20)."""
-    return 100.0 * 10.0 ** (-snr_db(clean, estimate) / 20.0)
+    """Per-window percentage root-mean-square difference; equals 100 * 10**(-SNR/20), and exactly 0
+    for a perfect estimate."""
+    exact = np.sum((_f64(clean) - _f64(estimate)) ** 2, axis=-1) == 0
+    return np.where(exact, 0.0, 100.0 * 10.0 ** (-snr_db(clean, estimate) / 20.0))
 
 
 def window_metrics(clean: np.ndarray, noisy: np.ndarray, denoised: np.ndarray) -> dict[str, np.ndarray]:

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from ulde.model.checkpoint import load_model, read_checkpoint, save_checkpoint
 from ulde.model.complexity import complexity
 from ulde.model.datasets import EvalSet, TrainingMixtures
+from ulde.model.inference import predict
 from ulde.model.metrics import snr_db
 from ulde.model.networks import UNet1d
 
@@ -41,14 +42,6 @@ class TrainSettings:
 
 def log_error_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (10.0 * torch.log10(((estimate - target) ** 2).sum(dim=-1) + LOSS_EPS)).mean()
-
-
-@torch.no_grad()
-def predict(model: UNet1d, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """Run the network over (n, T) windows in eval mode; returns (n, T) float32."""
-    model.eval()
-    out = [model(torch.from_numpy(windows[i : i + batch_size])[:, None]).squeeze(1).numpy() for i in range(0, len(windows), batch_size)]
-    return np.concatenate(out).astype(np.float32)
 
 
 def validation_snr_improvement(model: UNet1d, sets: list[EvalSet]) -> float:

@@ -1,0 +1,17 @@
+"""Run a network over a batch of windows (evaluation mode, no gradients)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ulde.model.networks import UNet1d
+
+
+@torch.no_grad()
+def predict(model: UNet1d, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
+    """(n, T) float32 noisy windows in mV -> (n, T) float32 denoised windows, one window per call."""
+    model.eval()
+    windows = np.ascontiguousarray(windows, dtype=np.float32)
+    out = [model(torch.from_numpy(windows[i : i + batch_size])[:, None]).squeeze(1).numpy() for i in range(0, len(windows), batch_size)]
+    return np.concatenate(out).astype(np.float32) if out else np.empty_like(windows)

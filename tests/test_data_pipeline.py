@@ -1,0 +1,129 @@
+"""The real-data pipeline on the shipped fixture (and on the full data when present)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import wfdb
+
+from ulde.model.datadir import DataDirError, resolve_data_dir
+from ulde.model.datasets import TrainingMixtures, clean_leads, eval_set, noise_part
+from ulde.model.metrics import snr_db
+from ulde.model.noise import GROUPS, group_by_name, mix_noise, scale_to_snr
+from ulde.model.records import RecordError, load_clean_leads, remove_baseline
+from ulde.model.splits import load_splits
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
+
+
+def test_cpsc_leads_are_resampled_to_360_hz_one_signal_per_lead(fixture_data):
+    header = wfdb.rdheader(str(fixture_data / "cpsc2018" / "A0016"))
+    leads = clean_leads(fixture_data, "cpsc2018", ["A0016"])
+    assert [lead.lead for lead in leads] == header.sig_name
+    expected = header.sig_len * SAMPLE_RATE_HZ // int(header.fs)
+    assert all(len(lead.signal) == expected and lead.signal.dtype == np.float32 for lead in leads)
+
+
+def test_clean_reference_is_baseline_corrected(fixture_data):
+    raw = wfdb.rdrecord(str(fixture_data / "mitdb" / "118")).p_signal[:, 0]
+    lead = clean_leads(fixture_data, "mitdb", ["118"])[0].signal
+    assert abs(raw.mean()) > 0.1  # the raw record carries a DC offset ...
+    assert abs(lead.mean()) < 0.02  # ... the reference does not
+    assert np.allclose(lead, remove_baseline(raw), atol=1e-5)
+
+
+def test_baseline_filter_removes_wander_and_keeps_qrs_band():
+    t = np.arange(20 * SAMPLE_RATE_HZ) / SAMPLE_RATE_HZ
+    wander, qrs_band = np.sin(2 * np.pi * 0.1 * t), np.sin(2 * np.pi * 10 * t)
+    out = remove_baseline(wander + qrs_band)
+    middle = slice(len(t) // 4, -len(t) // 4)
+    assert np.std(out[middle] - qrs_band[middle]) < 0.01
+
+
+def test_noise_comes_only_from_its_time_part(fixture_data):
+    full = wfdb.rdrecord(str(fixture_data / "nstdb" / "ma")).p_signal[:, 0]
+    parts = {split: noise_part(fixture_data, split)["ma"][:, 0] for split in ("train", "val", "test")}
+    n = len(full)
+    assert np.array_equal(parts["train"], full[: round(0.7 * n)].astype(np.float32))
+    assert np.array_equal(parts["test"], full[round(0.9 * n) :].astype(np.float32))
+
+
+def test_training_mixtures_are_clean_plus_group_noise(fixture_data, fixture_splits, rng):
+    records = load_splits(fixture_splits)["clean"]["cpsc2018"]["train"]
+    mixtures = TrainingMixtures(clean_leads(fixture_data, "cpsc2018", records), noise_part(fixture_data, "train"), GROUPS)
+    noisy, clean = mixtures.batch(rng, 16)
+    assert noisy.shape == clean.shape == (16, WINDOW_SAMPLES)
+    assert noisy.dtype == clean.dtype == np.float32
+    assert not np.array_equal(noisy, clean)
+    again, _ = mixtures.batch(rng, 16)
+    assert not np.array_equal(noisy, again)  # every batch is a fresh mixture
+
+
+def test_group_weights_follow_the_paper():
+    assert group_by_name("group1").weights == {"ma": 0.6, "em": 0.2, "bw": 0.2}
+    assert group_by_name("group2").weights == {"ma": 0.2, "em": 0.6, "bw": 0.2}
+    assert group_by_name("group3").weights == {"ma": 0.2, "em": 0.2, "bw": 0.6}
+    ones = {k: np.ones(3) for k in ("ma", "em", "bw")}
+    assert np.allclose(mix_noise(GROUPS[0], ones), 1.0)
+    with pytest.raises(ValueError, match="unknown noise group"):
+        group_by_name("group4")
+
+
+@pytest.mark.parametrize("target", [-6.0, 0.0, 12.0, 24.0])
+def test_controlled_snr_mode_hits_the_target(rng, target):
+    clean, noise = rng.normal(size=(5, 3600)), rng.normal(scale=3, size=(5, 3600))
+    assert np.allclose(snr_db(clean, clean + scale_to_snr(clean, noise, target)), target, atol=1e-6)
+
+
+def test_eval_set_is_reproducible_and_cached(fixture_data, fixture_splits):
+    records = load_splits(fixture_splits)["clean"]["cpsc2018"]["test"]
+    first = eval_set(fixture_data, "cpsc2018", records, "test", GROUPS[1], seed=7)
+    second = eval_set(fixture_data, "cpsc2018", records, "test", GROUPS[1], seed=7)
+    other_seed = eval_set(fixture_data, "cpsc2018", records, "test", GROUPS[1], seed=8)
+    assert np.array_equal(first.noisy, second.noisy) and first.labels == second.labels
+    assert not np.array_equal(first.noisy, other_seed.noisy)
+    assert first.labels[0] == "A0016/I#0"
+
+
+def test_missing_data_dir_names_the_problem_and_the_download(tmp_path, monkeypatch):
+    monkeypatch.delenv("ULDE_DATA", raising=False)
+    with pytest.raises(DataDirError, match="ULDE_DATA"):
+        resolve_data_dir(None)
+    with pytest.raises(DataDirError, match=r"does not exist.*physionet\.org"):
+        resolve_data_dir(tmp_path / "nowhere")
+
+
+def test_missing_record_is_named(fixture_data):
+    with pytest.raises(DataDirError, match="A9999"):
+        clean_leads(fixture_data, "cpsc2018", ["A0016", "A9999"])
+
+
+def write_record(folder, name, signal, fs):
+    wfdb.wrsamp(name, fs=fs, units=["mV"], sig_name=["II"], p_signal=signal[:, None], fmt=["16"], adc_gain=[200.0],
+                baseline=[0], write_dir=str(folder))
+
+
+def test_wrong_sample_rate_is_refused(tmp_path):
+    write_record(tmp_path, "r1", np.zeros(8000), fs=250)
+    with pytest.raises(RecordError, match=r"r1: sample rate 250 Hz, expected 500 Hz"):
+        load_clean_leads(tmp_path, "r1", expected_fs=500)
+
+
+def test_non_finite_samples_are_refused(tmp_path):
+    signal = np.zeros(8000)
+    signal[100] = np.nan
+    write_record(tmp_path, "r2", signal, fs=360)
+    with pytest.raises(RecordError, match=r"r2: 1 non-finite sample"):
+        load_clean_leads(tmp_path, "r2")
+
+
+def test_record_shorter_than_a_window_is_refused(tmp_path):
+    write_record(tmp_path, "r3", np.zeros(WINDOW_SAMPLES - 1), fs=360)
+    with pytest.raises(RecordError, match=r"r3: 3599 samples .* shorter than one 3600-sample window"):
+        load_clean_leads(tmp_path, "r3")
+
+
+@pytest.mark.full_data
+def test_full_test_split_builds_every_group(full_data):
+    records = load_splits()["clean"]["cpsc2018"]["test"]
+    sizes = {g.name: eval_set(full_data, "cpsc2018", records, "test", g, seed=7).noisy.shape for g in GROUPS}
+    assert len(set(sizes.values())) == 1 and sizes["group1"][0] >= 200

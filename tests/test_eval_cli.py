@@ -1,0 +1,48 @@
+"""``ulde-eval`` on the fixture."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ulde.model.checkpoint import save_checkpoint
+from ulde.model.complexity import complexity
+from ulde.model.eval_cli import main
+from ulde.model.networks import STUDENT, build
+
+from tests.conftest import FIXTURE_DATA, FIXTURE_SPLITS
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("eval")
+    model = build(STUDENT)
+    save_checkpoint(folder / "s.pt", model, {"role": "student", "complexity": complexity(model)})
+    code = main(["--ckpt", str(folder / "s.pt"), "--data-dir", str(FIXTURE_DATA), "--splits", str(FIXTURE_SPLITS),
+                 "--out", str(folder / "out"), "--no-neurokit"])
+    assert code == 0
+    return folder / "out"
+
+
+def test_writes_json_and_markdown_with_every_section(results):
+    data = json.loads((results / "results.json").read_text())
+    assert set(data["cpsc_test"]["scores"]) == {"ulde-net (student)", "band-pass 0.5-40 Hz", "wavelet db4 soft"}
+    assert set(data["cpsc_test"]["input_snr_db"]) == {"group1", "group2", "group3"}
+    assert set(data["robustness"]["band-pass 0.5-40 Hz"]) == {"ma", "em", "bw"}
+    assert data["stress"].startswith("skipped")  # the fixture has no 118e*/119e* records
+    markdown = (results / "results.md").read_text()
+    assert "Qiu et al. 2022 student (published) | 10.30" in markdown
+    assert "Reproduce: `ulde-eval --ckpt" in markdown
+
+
+def test_band_pass_improves_the_fixture_windows(results):
+    scores = json.loads((results / "results.json").read_text())["cpsc_test"]["scores"]["band-pass 0.5-40 Hz"]
+    assert all(scores[g]["snr_improvement_db"]["mean"] > 3 for g in ("group1", "group2", "group3"))
+
+
+def test_bad_checkpoint_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "bad.pt"
+    bad.write_text("nope")
+    assert main(["--ckpt", str(bad), "--data-dir", str(FIXTURE_DATA)]) == 2
+    assert capsys.readouterr().err.startswith("ulde-eval: error: checkpoint")

@@ -1,0 +1,55 @@
+"""ULde-net and teacher: shapes, budget, int8-friendly ops."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from ulde.model.complexity import complexity
+from ulde.model.networks import STUDENT, TEACHER, UNetConfig, build
+from ulde.runtime.signal_spec import TOTAL_STRIDE, WINDOW_SAMPLES
+
+PAPER_PARAMS, PAPER_MACS = 6_900, 6_600_000
+
+
+@pytest.mark.parametrize("length", [TOTAL_STRIDE, 5 * TOTAL_STRIDE, WINDOW_SAMPLES, 2 * WINDOW_SAMPLES + TOTAL_STRIDE])
+def test_student_preserves_length_for_multiples_of_the_stride(length):
+    with torch.no_grad():
+        out = build(STUDENT).eval()(torch.randn(3, 1, length))
+    assert out.shape == (3, 1, length) and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("shape", [(1, 1, WINDOW_SAMPLES - 1), (1, 2, WINDOW_SAMPLES), (WINDOW_SAMPLES,)])
+def test_bad_shapes_raise_a_clear_error(shape):
+    with pytest.raises(ValueError, match=f"multiple of {TOTAL_STRIDE}, got"):
+        build(STUDENT)(torch.randn(*shape))
+
+
+def test_student_within_the_papers_budget():
+    counts = complexity(build(STUDENT))
+    assert counts["params"] <= PAPER_PARAMS
+    assert counts["macs"] <= PAPER_MACS
+    assert counts["flops"] == 2 * counts["macs"]
+    assert counts["params_folded"] < counts["params"]
+
+
+def test_teacher_is_10_to_50_times_the_student():
+    ratio = complexity(build(TEACHER))["params"] / complexity(build(STUDENT))["params"]
+    assert 10 <= ratio <= 50
+
+
+def test_student_uses_grouped_and_depthwise_strided_convs_and_no_neg():
+    model = build(STUDENT)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert any(1 < m.groups < m.in_channels for m in convs)  # grouped
+    assert any(m.groups == m.in_channels > 1 and m.stride == (2,) for m in convs)  # depthwise, strided
+    graph = torch.fx.symbolic_trace(model.extrema)
+    assert not any(node.target in (torch.neg, torch.Tensor.neg, "neg") for node in graph.graph.nodes)
+
+
+def test_config_round_trips_and_validates():
+    assert UNetConfig.from_dict(STUDENT.to_dict()) == STUDENT
+    with pytest.raises(ValueError, match="channels needs 5 entries"):
+        UNetConfig("x", (4, 8), (3, 3, 3, 3, 3), (1, 1, 1, 1, 1))
+    with pytest.raises(ValueError, match="not divisible by groups"):
+        UNetConfig("x", (6, 8, 8, 8, 8), (3, 3, 3, 3, 3), (4, 1, 1, 1, 1))
