@@ -1,0 +1,62 @@
+"""Check and convert one input chunk before any state changes (the boundary of the runtime).
+
+A chunk is (n,) for one lead or (n, leads) with time first, float32 or float64, in mV, finite.
+Every failure raises TypeError/ValueError with what was expected, what was got and a hint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+LIKELY_TRANSPOSED_LEADS = 16
+"""More 'leads' than this in a (n, leads) chunk probably means a (leads, n) array was passed."""
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The shape convention of a stream: ``ndim`` 1 ((n,) chunks) or 2 ((n, leads)), and the lead count."""
+
+    ndim: int
+    leads: int
+
+    def describe(self) -> str:
+        return "(n,) one lead" if self.ndim == 1 else f"(n, {self.leads}) {self.leads} lead(s)"
+
+
+def as_samples(chunk, expected: Layout | None) -> tuple[np.ndarray, Layout]:
+    """(leads, n) float32 copy of ``chunk`` and its layout; raises without side effects if invalid."""
+    array = np.asarray(chunk)
+    if array.dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"expected float32 or float64 samples in mV, got dtype {array.dtype}; convert first, e.g. "
+            "wfdb's p_signal (physical units) or (adc - baseline) / gain, as float32"
+        )
+    if array.ndim not in (1, 2):
+        raise ValueError(
+            f"expected a chunk of shape (n,) for one lead or (n, leads) with time first, got shape {array.shape}"
+        )
+    layout = Layout(array.ndim, 1 if array.ndim == 1 else array.shape[1])
+    if layout.leads < 1:
+        raise ValueError(f"a (n, leads) chunk needs at least one lead, got shape {array.shape}")
+    if expected is not None and layout != expected:
+        raise ValueError(
+            f"this stream has {expected.describe()}, got a chunk of shape {array.shape}; the lead count cannot "
+            "change mid-stream: call flush() (or reset()) first, or use one StreamingDenoiser per layout"
+        )
+    if expected is None and layout.ndim == 2 and layout.leads > LIKELY_TRANSPOSED_LEADS >= array.shape[0]:
+        raise ValueError(
+            f"got shape {array.shape}: {layout.leads} leads of {array.shape[0]} samples; chunks are (n, leads) "
+            "with time first: did you mean to pass array.T?"
+        )
+    with np.errstate(over="ignore"):  # float64 beyond float32 range becomes inf, reported just below
+        samples = array.astype(np.float32).reshape(array.shape[0], layout.leads).T  # (leads, n)
+    bad = ~np.isfinite(samples)
+    if bad.any():
+        lead, index = np.argwhere(bad)[0]
+        raise ValueError(
+            f"chunk holds {int(bad.sum())} non-finite value(s) (NaN/inf, or beyond float32 range); the first at "
+            f"sample {index} of this chunk, lead {lead}; interpolate or zero gaps before denoising"
+        )
+    return np.ascontiguousarray(samples), layout

@@ -1,0 +1,25 @@
+"""Offline denoising of a whole array: the streaming framing run once, so results match exactly."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ulde.runtime.framing import DEFAULT_TAPER
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
+from ulde.runtime.streaming import StreamingDenoiser
+
+
+def denoise(signal, model: str | os.PathLike | None = None, *, hop: int | None = None,
+            sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str = DEFAULT_TAPER, num_threads: int = 1) -> np.ndarray:
+    """Denoise a whole recording: (n,) or (n, leads) float32/float64 mV -> same shape, float32 mV.
+
+    Identical, bit for bit, to streaming the same signal through ``StreamingDenoiser`` with the same
+    arguments in any chunking: both run the same frames through the same float32 operations.
+    Arguments as for ``StreamingDenoiser``; any length n >= 0 (shorter than one window included).
+    """
+    denoiser = StreamingDenoiser(model, hop=hop, sample_rate_hz=sample_rate_hz, taper=taper, num_threads=num_threads)
+    head = denoiser.process(signal)
+    tail = denoiser.flush()
+    return np.concatenate([head, tail.reshape((-1,) + head.shape[1:])], axis=0)

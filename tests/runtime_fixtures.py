@@ -1,0 +1,168 @@
+"""Test models for the runtime tests, built once per test process (shared by several test modules).
+
+Builders write into one temporary folder and memoise their paths, so a session pays for each model
+once even when several modules import the fixtures. Provenance of each model is in its builder's
+docstring; none is trained: the runtime tests check framing and exactness, not denoising quality.
+"""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from ulde.runtime.model_files import shipped_model
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
+
+_FOLDER = Path(tempfile.mkdtemp(prefix="ulde-runtime-models-"))
+atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
+SEED = 20240505
+
+
+def model_folder(name: str, manifest: dict | None = None) -> Path:
+    """A fresh sub-folder for one model, with a manifest.json when ``manifest`` is given."""
+    folder = _FOLDER / name
+    folder.mkdir(parents=True, exist_ok=True)
+    if manifest is not None:
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder
+
+
+def default_manifest(**changes) -> dict:
+    data = {"sample_rate_hz": SAMPLE_RATE_HZ, "window_samples": WINDOW_SAMPLES, "recommended_hop_samples": WINDOW_SAMPLES // 2}
+    data.update(changes)
+    return data
+
+
+def _onnx_conv_model(shape: list, kernel: np.ndarray, dynamic_batch: bool = False):
+    """ONNX graph y = Conv1d(x, kernel, same padding) + ReLU-free, input/output ``shape`` float32."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    dims = ["batch"] + shape[1:] if dynamic_batch else shape
+    k = kernel.astype(np.float32).reshape(1, 1, -1)
+    pad = (k.shape[-1] - 1) // 2
+    node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[pad, k.shape[-1] - 1 - pad])
+    graph = helper.make_graph(
+        [node], "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, dims)], [numpy_helper.from_array(k, "w")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9  # onnxruntime 1.18+ reads IR 9
+    onnx.checker.check_model(model)
+    return model
+
+
+@functools.cache
+def tiny_onnx(window: int = WINDOW_SAMPLES, dynamic_batch: bool = False, with_manifest: bool = True) -> Path:
+    """3-tap smoothing Conv ([0.25, 0.5, 0.25]) as ONNX built with onnx.helper: microseconds per call."""
+    pytest.importorskip("onnx")
+    import onnx
+
+    name = f"tiny-{window}-{'dyn' if dynamic_batch else 'b1'}-{'m' if with_manifest else 'nom'}"
+    folder = model_folder(name, default_manifest(window_samples=window, recommended_hop_samples=window // 2)
+                          if with_manifest else None)
+    path = folder / "tiny.onnx"
+    onnx.save(_onnx_conv_model([1, 1, window], np.array([0.25, 0.5, 0.25]), dynamic_batch), path)
+    return path
+
+
+@functools.cache
+def wrong_shape_onnx(shape: tuple = (1, 2, WINDOW_SAMPLES)) -> Path:
+    """A valid ONNX model whose input is not one lead of one window (default: two channels)."""
+    pytest.importorskip("onnx")
+    import onnx
+    from onnx import TensorProto, helper
+
+    folder = model_folder("wrong-" + "x".join(map(str, shape)))
+    graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "wrong",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    path = folder / "wrong.onnx"
+    onnx.save(model, path)
+    return path
+
+
+@functools.cache
+def student_onnx() -> Path:
+    """Untrained ULde-net student (torch.manual_seed(SEED)) exported as the exporter does:
+    ``torch.onnx.export(m.eval(), torch.zeros(1, 1, 3600), path, dynamo=True, opset_version=18,
+    external_data=False)``. Float, input/output [1, 1, 3600]."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnxscript")
+    from ulde.model.networks import STUDENT, build
+
+    torch.manual_seed(SEED)
+    network = build(STUDENT).eval()
+    path = model_folder("student-onnx", default_manifest()) / "ulde.onnx"
+    torch.onnx.export(network, torch.zeros(1, 1, WINDOW_SAMPLES), str(path), dynamo=True, opset_version=18,
+                      external_data=False, verbose=False)
+    return path
+
+
+def ecg_like(n: int, seed: int = 0, leads: int | None = None) -> np.ndarray:
+    """Deterministic ECG-like test signal in mV: 1.2 Hz spiky beats + baseline wander + noise, float64."""
+    rng = np.random.default_rng(seed)
+    cols = 1 if leads is None else leads
+    t = np.arange(n)[:, None] / SAMPLE_RATE_HZ + rng.uniform(0, 1, cols)
+    beats = np.exp(-((np.mod(t * 1.2, 1.0) - 0.3) ** 2) / 2e-4)
+    x = 1.2 * beats + 0.3 * np.sin(2 * np.pi * 0.3 * t) + 0.05 * rng.standard_normal((n, cols))
+    return x[:, 0] if leads is None else x
+
+
+@functools.cache
+def int8_tflite() -> Path:
+    """Fully-int8 TFLite (int8 input/output [1, 1, 3600]) of a seeded random 3-conv Keras net, made with
+    ``tf.lite.TFLiteConverter`` + 64 ecg_like representative windows and TFLITE_BUILTINS_INT8."""
+    tf = pytest.importorskip("tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    tf.keras.utils.set_random_seed(SEED)
+    w = WINDOW_SAMPLES
+    inputs = tf.keras.Input(shape=(1, w), batch_size=1)
+    h = tf.keras.layers.Reshape((w, 1))(inputs)
+    h = tf.keras.layers.Conv1D(4, 9, padding="same", activation="relu")(h)
+    h = tf.keras.layers.Conv1D(4, 9, padding="same", activation="relu")(h)
+    h = tf.keras.layers.Conv1D(1, 9, padding="same")(h)
+    model = tf.keras.Model(inputs, tf.keras.layers.Reshape((1, w))(h))
+    calibration = ecg_like(64 * w, seed=1).astype(np.float32).reshape(64, 1, 1, w)
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([c] for c in calibration)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = converter.inference_output_type = tf.int8
+    path = model_folder("toy-int8", default_manifest()) / "ulde_int8.tflite"
+    path.write_bytes(converter.convert())
+    return path
+
+
+def shipped_or_skip(name: str) -> Path:
+    """A shipped model file, or skip the test while the exporter's files are not in runtime/models/."""
+    path = shipped_model(name)
+    if not path.is_file():
+        pytest.skip(f"shipped model {name} not in runtime/models/ yet (run ulde-export and copy it there)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model() -> Path:
+    return tiny_onnx()
+
+
+@pytest.fixture(scope="session")
+def onnx_model() -> Path:
+    return student_onnx()
+
+
+@pytest.fixture(scope="session")
+def tflite_model() -> Path:
+    return int8_tflite()
