@@ -1,0 +1,62 @@
+"""Run one network on many windows through each backend: torch, onnxruntime and LiteRT (float or int8).
+
+Every function takes and returns (n, WINDOW_SAMPLES) float32 in mV; the int8 LiteRT path quantizes
+with the scale and zero point read from the model and returns the raw int8 output too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import torch
+from ai_edge_litert.interpreter import Interpreter
+
+from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE
+
+TORCH_BATCH = 64  # windows per torch call: bounded memory, still fast
+
+
+def torch_denoise(model: torch.nn.Module, windows: np.ndarray) -> np.ndarray:
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(windows), TORCH_BATCH):
+            batch = torch.from_numpy(np.ascontiguousarray(windows[start : start + TORCH_BATCH], dtype=np.float32))
+            outputs.append(model(batch[:, None, :])[:, 0, :].numpy())
+    return np.concatenate(outputs).astype(np.float32)
+
+
+def onnx_denoise(path: Path, windows: np.ndarray) -> np.ndarray:
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1  # the machine's cores belong to training runs too
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    out = [session.run(None, {INPUT_NAME: w.reshape(IO_SHAPE).astype(np.float32)})[0].reshape(-1) for w in windows]
+    return np.stack(out).astype(np.float32)
+
+
+def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    """float mV -> int8 with round-half-to-even and saturation, as TFLite's QUANTIZE op does."""
+    return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
+
+
+def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return ((q.astype(np.float32) - zero_point) * scale).astype(np.float32)
+
+
+def tflite_denoise(path: Path, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """(denoised float32 windows, raw int8 outputs or None for a float model), via LiteRT, 1 thread."""
+    interpreter = Interpreter(model_path=str(path), num_threads=1)
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    integer = inp["dtype"] == np.int8
+    raw = []
+    for window in windows:
+        x = window.reshape(IO_SHAPE).astype(np.float32)
+        interpreter.set_tensor(inp["index"], quantize(x, *inp["quantization"]) if integer else x)
+        interpreter.invoke()
+        raw.append(interpreter.get_tensor(out["index"]).reshape(-1).copy())
+    raw = np.stack(raw)
+    if not integer:
+        return raw.astype(np.float32), None
+    return dequantize(raw, *out["quantization"]), raw

@@ -1,0 +1,77 @@
+"""The real windows an export uses: int8 calibration (training split) and the parity check (test split).
+
+With a data directory: CALIBRATION_PER_GROUP fresh training mixtures per noise group (CPSC 2018
+training records + the training part of the NSTDB noise), and the whole CPSC 2018 test split per group.
+Without one: the small sets shipped in ``calibration/`` (drawn the same way, see make_shipped_data.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ulde.export.shipped_data import CALIBRATION_FILE, PARITY_FILE, load, shipped_dir
+from ulde.model.datasets import TrainingMixtures, clean_leads, eval_set, noise_part
+from ulde.model.noise import GROUPS
+from ulde.model.splits import load_splits
+
+DATABASE = "cpsc2018"
+CALIBRATION_PER_GROUP = 80  # 240 windows: >= 200, and every group's noise statistics represented
+CALIBRATION_SEED = 4  # fixed: the same checkpoint and data always give the same int8 model
+PARITY_SEED = 2  # noise draw of the test windows (training used seed 1 for its validation windows)
+
+ParitySet = tuple[str, np.ndarray, np.ndarray, list[str]]
+"""(group name, clean (n, T) float32 mV, noisy (n, T) float32 mV, window labels)."""
+
+
+def calibration_from_data(data_dir: Path, per_group: int = CALIBRATION_PER_GROUP) -> np.ndarray:
+    """(3 * per_group, T) float32 noisy windows: ``per_group`` training mixtures of each noise group."""
+    records = load_splits()["clean"][DATABASE]["train"]
+    leads, noise = clean_leads(data_dir, DATABASE, records), noise_part(data_dir, "train")
+    rng = np.random.default_rng(CALIBRATION_SEED)
+    return np.concatenate([TrainingMixtures(leads, noise, (group,)).batch(rng, per_group)[0] for group in GROUPS])
+
+
+def parity_from_data(data_dir: Path, n_windows: int | None = None) -> list[ParitySet]:
+    """Per group, the CPSC 2018 test windows with that group's noise (a fixed subset of n_windows)."""
+    records = load_splits()["clean"][DATABASE]["test"]
+    sets = []
+    for group in GROUPS:
+        full = eval_set(data_dir, DATABASE, records, "test", group, PARITY_SEED)
+        keep = np.arange(len(full.clean))
+        if n_windows is not None:
+            keep = np.sort(np.random.default_rng(PARITY_SEED).permutation(len(full.clean))[:n_windows])
+        sets.append((group.name, full.clean[keep], full.noisy[keep], [full.labels[i] for i in keep]))
+    return sets
+
+
+def calibration_windows(data_dir: Path | None) -> tuple[np.ndarray, dict]:
+    """(windows, description for the manifest) from ``data_dir``, or the shipped set when it is None."""
+    if data_dir is not None:
+        windows = calibration_from_data(data_dir)
+        source = f"{DATABASE} training split + NSTDB training part, from the data directory"
+    else:
+        windows = load(CALIBRATION_FILE)["noisy"]
+        source = f"shipped set ulde/export/calibration/{CALIBRATION_FILE} ({DATABASE} training split + NSTDB training part)"
+    return windows, {
+        "source": source, "windows": int(len(windows)), "window_samples": int(windows.shape[1]),
+        "groups": [g.name for g in GROUPS], "seed": CALIBRATION_SEED, "units": "mV",
+    }
+
+
+def parity_sets(data_dir: Path | None) -> tuple[list[ParitySet], dict]:
+    """The parity windows per group and their description (test split, full or shipped subset)."""
+    if data_dir is not None:
+        sets = parity_from_data(data_dir)
+        source = f"{DATABASE} test split (all windows) + NSTDB test part, from the data directory"
+    else:
+        stored = load(PARITY_FILE)
+        labels = [str(s) for s in stored["labels"]]
+        sets = [(g.name, stored["clean"], stored[f"noisy_{g.name}"], labels) for g in GROUPS]
+        source = f"shipped set ulde/export/calibration/{PARITY_FILE} ({DATABASE} test split subset + NSTDB test part)"
+    return sets, {"source": source, "windows_per_group": int(len(sets[0][1])), "seed": PARITY_SEED}
+
+
+def shipped_files() -> list[Path]:
+    return [shipped_dir() / CALIBRATION_FILE, shipped_dir() / PARITY_FILE]

@@ -1,0 +1,61 @@
+"""manifest.json: what was exported, from what, with which tools, and how to feed each artefact.
+
+The runtime reads ``sample_rate_hz``, ``window_samples`` and ``recommended_hop_samples`` at the top
+level and the I/O tensor details (name, shape, dtype, scale, zero point) under ``artefacts``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from ulde.model.checkpoint import file_sha256
+from ulde.model.provenance import provenance
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
+
+MANIFEST_FILE = "manifest.json"
+MANIFEST_FORMAT = "ulde-export-manifest/1"
+RECOMMENDED_HOP_SAMPLES = WINDOW_SAMPLES // 2  # 1800 samples (5 s): each sample is seen in two windows
+DISTRIBUTIONS = ("torch", "onnx", "onnxscript", "onnxruntime", "onnxsim", "onnx2tf", ("tensorflow", "tensorflow-cpu"),
+                 "tf_keras", "ai-edge-litert", "tflite-micro", "numpy", "flatbuffers")
+
+
+def library_versions() -> dict[str, str]:
+    """Installed versions of every library the export touches (from package metadata, nothing imported)."""
+    found = {"python": platform.python_version()}
+    for names in DISTRIBUTIONS:
+        for name in (names,) if isinstance(names, str) else names:
+            try:
+                found[name] = version(name)
+                break
+            except PackageNotFoundError:
+                continue
+    return found
+
+
+def describe_file(path: Path, **details) -> dict:
+    return {"bytes": path.stat().st_size, "sha256": file_sha256(path), **details}
+
+
+def build_manifest(checkpoint: dict, artefacts: dict[str, dict], sections: dict) -> dict:
+    """``checkpoint``: path, sha256, config, meta; ``artefacts``: file name -> describe_file(...) entry;
+    ``sections``: further top-level entries (calibration, parity, micro, onnx, converters)."""
+    return {
+        "format": MANIFEST_FORMAT,
+        **provenance(),
+        "sample_rate_hz": SAMPLE_RATE_HZ,
+        "window_samples": WINDOW_SAMPLES,
+        "recommended_hop_samples": RECOMMENDED_HOP_SAMPLES,
+        "checkpoint": checkpoint,
+        "artefacts": dict(sorted(artefacts.items())),
+        **sections,
+        "library_versions": library_versions(),
+    }
+
+
+def write_manifest(manifest: dict, folder: Path) -> Path:
+    path = folder / MANIFEST_FILE
+    path.write_text(json.dumps(manifest, indent=2, sort_keys=False) + "\n")
+    return path

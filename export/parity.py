@@ -1,0 +1,77 @@
+"""Parity of the exported models with torch on real windows: denoising metrics per backend and group.
+
+The int8 loss of a group is the mean SNR improvement of the TFLite float model minus that of the int8
+model, in dB; an export fails when any group loses more than the limit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ulde.model.metrics import snr_db, window_metrics
+
+BACKENDS = ("torch_float", "onnx_float", "tflite_float", "tflite_int8")
+METRICS = ("snr_improvement_db", "rmse_out", "pearson_out")
+DEFAULT_MAX_INT8_LOSS_DB = 0.5
+
+
+def parity_report(sets: list, outputs: dict[str, dict[str, np.ndarray]], max_int8_loss_db: float) -> dict:
+    """``sets``: (group, clean, noisy, labels) tuples; ``outputs``: backend -> group -> denoised (n, T)."""
+    groups = {}
+    for name, clean, noisy, _ in sets:
+        row = {"windows": int(len(clean)), "snr_in_db": float(np.mean(snr_db(clean, noisy)))}
+        for backend in BACKENDS:
+            per_window = window_metrics(clean, noisy, outputs[backend][name])
+            row[backend] = {metric: float(np.mean(per_window[metric])) for metric in METRICS}
+        reference, int8 = outputs["tflite_float"][name], outputs["tflite_int8"][name]
+        row["int8_vs_float_output_snr_db"] = float(np.mean(snr_db(reference, int8)))
+        row["int8_vs_float_max_abs_error_mv"] = float(np.max(np.abs(reference - int8)))
+        row["onnx_vs_torch_max_abs_error_mv"] = _max_abs(outputs["onnx_float"][name], outputs["torch_float"][name])
+        row["tflite_float_vs_torch_max_abs_error_mv"] = _max_abs(outputs["tflite_float"][name], outputs["torch_float"][name])
+        row["int8_loss_db"] = row["tflite_float"]["snr_improvement_db"] - row["tflite_int8"]["snr_improvement_db"]
+        groups[name] = row
+    failing = [g for g, row in groups.items() if row["int8_loss_db"] > max_int8_loss_db]
+    return {"max_int8_loss_db": max_int8_loss_db, "groups": groups, "failing_groups": failing, "passed": not failing}
+
+
+def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.max(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+
+def failure_message(report: dict) -> str | None:
+    """One line naming every group whose int8 loss is over the limit, or None when all pass."""
+    if report["passed"]:
+        return None
+    worst = ", ".join(f"{g} {report['groups'][g]['int8_loss_db']:.2f} dB" for g in report["failing_groups"])
+    return f"int8 model loses more SNR improvement than the {report['max_int8_loss_db']:g} dB limit: {worst}"
+
+
+def to_markdown(report: dict, description: dict) -> str:
+    lines = [
+        "# ulde-export parity", "",
+        f"Windows: {description['source']}, {description['windows_per_group']} per group (noise seed {description['seed']}).",
+        "Mean over windows; SNR improvement in dB, RMSE in mV. int8 loss = TFLite float minus TFLite int8 SNR improvement.",
+        "", "| group | backend | SNR improvement (dB) | RMSE (mV) | Pearson r |", "|---|---|---|---|---|",
+    ]
+    for group, row in report["groups"].items():
+        for backend in BACKENDS:
+            m = row[backend]
+            lines.append(f"| {group} | {backend} | {m['snr_improvement_db']:.3f} | {m['rmse_out']:.4f} | {m['pearson_out']:.4f} |")
+    lines += ["", "| group | int8 loss (dB) | int8-vs-float output SNR (dB) | int8-vs-float max abs error (mV) | ONNX-vs-torch max abs error (mV) |",
+              "|---|---|---|---|---|"]
+    for group, row in report["groups"].items():
+        lines.append(f"| {group} | {row['int8_loss_db']:.3f} | {row['int8_vs_float_output_snr_db']:.2f} | "
+                     f"{row['int8_vs_float_max_abs_error_mv']:.4f} | {row['onnx_vs_torch_max_abs_error_mv']:.2e} |")
+    verdict = "PASS" if report["passed"] else "FAIL: " + ", ".join(report["failing_groups"])
+    lines += ["", f"Limit: {report['max_int8_loss_db']:g} dB of int8 loss per group. Result: {verdict}.", ""]
+    return "\n".join(lines)
+
+
+def write_parity(report: dict, description: dict, folder: Path) -> list[Path]:
+    paths = [folder / "parity.json", folder / "parity.md"]
+    paths[0].write_text(json.dumps({"windows": description, **report}, indent=2) + "\n")
+    paths[1].write_text(to_markdown(report, description))
+    return paths

@@ -1,0 +1,139 @@
+"""ulde-export end to end: one export of an untrained student (shipped data sets), checked artefact by artefact."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+from tests.export_fixtures import exported, untrained_checkpoint  # noqa: F401 (pytest fixtures)
+from ulde.export import backends, micro, tflite_graph
+from ulde.export.c_array import read_c_array
+from ulde.model.checkpoint import file_sha256
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
+
+IO_SHAPE = [1, 1, WINDOW_SAMPLES]
+ARTEFACTS = {"ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite", "parity.json", "parity.md", "ulde_model.h", "ulde_model.cc"}
+
+
+def test_importing_the_exporter_and_help_do_not_load_tensorflow():
+    code = (
+        "import sys; import ulde.export.pipeline, ulde.export.cli as c\n"
+        "try:\n    c.main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('tensorflow', 'onnx2tf', 'tf_keras') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_export_succeeds_and_writes_every_artefact_and_nothing_else(exported):
+    assert exported.exit_code == 0
+    assert {p.name for p in exported.out.iterdir()} == ARTEFACTS | {"manifest.json"}
+    assert not list(exported.out.parent.glob(".*partial*")), "staging folder left behind"
+
+
+def test_onnx_passes_the_full_checker_with_fixed_named_io(exported):
+    model = onnx.load(str(exported.out / "ulde.onnx"))
+    onnx.checker.check_model(model, full_check=True)
+    assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [18]
+    for values, name in ((model.graph.input, "noisy_ecg"), (model.graph.output, "denoised_ecg")):
+        assert [v.name for v in values] == [name]
+        assert [d.dim_value for d in values[0].type.tensor_type.shape.dim] == IO_SHAPE
+    assert not list(exported.out.glob("*.data")), "weights must live inside the .onnx file"
+
+
+def test_int8_model_has_no_float_tensor_anywhere(exported):
+    data = (exported.out / "ulde_int8.tflite").read_bytes()
+    assert tflite_graph.float_operators(data) == []
+    model = tflite_graph.read_model(data)
+    dtypes = {tflite_graph.tensor_dtype(t) for sg in model.subgraphs for t in sg.tensors}
+    assert dtypes <= {"int8", "int32"}, dtypes
+    # the same through an interpreter without the XNNPACK delegate (which would hide the real ops)
+    interpreter = Interpreter(model_path=str(exported.out / "ulde_int8.tflite"),
+                              experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interpreter.allocate_tensors()
+    assert {d["dtype"] for d in interpreter.get_tensor_details()} <= {np.int8, np.int32}
+
+
+def test_tflite_models_keep_the_window_layout_without_transposes(exported):
+    for name in ("ulde_float.tflite", "ulde_int8.tflite"):
+        data = (exported.out / name).read_bytes()
+        io = tflite_graph.io_tensors(data)
+        assert io["input"]["shape"] == io["output"]["shape"] == IO_SHAPE
+        assert (io["input"]["name"], io["output"]["name"]) == ("noisy_ecg", "denoised_ecg")
+        assert "TRANSPOSE" not in tflite_graph.operator_counts(data)
+        tflite_graph.require_aligned_buffers(data)
+
+
+def test_manifest_lists_every_file_with_its_size_and_hash(exported):
+    manifest = json.loads((exported.out / "manifest.json").read_text())
+    assert set(manifest["artefacts"]) == ARTEFACTS
+    for name, entry in manifest["artefacts"].items():
+        path = exported.out / name
+        assert entry["bytes"] == path.stat().st_size, name
+        assert entry["sha256"] == file_sha256(path), name
+    assert manifest["checkpoint"]["sha256"] == file_sha256(exported.checkpoint)
+    assert manifest["checkpoint"]["config"]["name"] == "ulde-net"
+    assert (manifest["sample_rate_hz"], manifest["window_samples"]) == (SAMPLE_RATE_HZ, WINDOW_SAMPLES)
+    assert manifest["recommended_hop_samples"] == WINDOW_SAMPLES // 2
+    assert manifest["onnx"]["opset"] == 18 and manifest["onnx"]["max_abs_error_vs_torch_mv"] < 1e-4
+    assert "shipped" in manifest["calibration"]["source"] and manifest["calibration"]["windows"] > 0
+    assert {"torch", "onnx", "onnx2tf", "tensorflow", "ai-edge-litert"} <= set(manifest["library_versions"])
+
+
+def test_manifest_quantization_matches_what_the_interpreter_reads(exported):
+    manifest = json.loads((exported.out / "manifest.json").read_text())
+    io = manifest["artefacts"]["ulde_int8.tflite"]["io"]
+    interpreter = Interpreter(model_path=str(exported.out / "ulde_int8.tflite"))
+    details = {"input": interpreter.get_input_details()[0], "output": interpreter.get_output_details()[0]}
+    for role, detail in details.items():
+        scale, zero_point = detail["quantization"]
+        assert io[role]["dtype"] == "int8" and detail["dtype"] == np.int8
+        assert io[role]["scale"] == pytest.approx(scale, rel=1e-7) and io[role]["zero_point"] == zero_point
+        assert io[role]["shape"] == list(detail["shape"])
+
+
+def test_tflm_runs_the_int8_model_like_litert(exported, rng):
+    path = exported.out / "ulde_int8.tflite"
+    windows = (0.5 * rng.standard_normal((2, WINDOW_SAMPLES))).astype(np.float32)
+    _, litert = backends.tflite_denoise(path, windows)
+    io = tflite_graph.io_tensors(path.read_bytes())["input"]
+    tflm, report = micro.run_in_tflm(path, backends.quantize(windows, io["scale"], io["zero_point"]))
+    assert tflm.dtype == np.int8 and tflm.shape == (2, WINDOW_SAMPLES)
+    assert np.max(np.abs(tflm.astype(int) - litert.astype(int))) <= micro.MAX_STEP_DIFFERENCE
+    manifest = json.loads((exported.out / "manifest.json").read_text())
+    assert report["arena_bytes"] == manifest["micro"]["arena_bytes"] > 0
+    assert micro.unsupported_operators(tflite_graph.operator_counts(path.read_bytes())) == []
+
+
+def test_c_array_holds_exactly_the_int8_model(exported):
+    source = (exported.out / "ulde_model.cc").read_text()
+    model = (exported.out / "ulde_int8.tflite").read_bytes()
+    assert read_c_array(source) == model
+    assert "alignas(16) const unsigned char g_ulde_model[]" in source
+    assert f"const unsigned int g_ulde_model_len = {len(model)};" in source
+    assert "extern const unsigned char g_ulde_model[];" in (exported.out / "ulde_model.h").read_text()
+
+
+def test_parity_report_covers_every_backend_and_group(exported):
+    report = json.loads((exported.out / "parity.json").read_text())
+    assert set(report["groups"]) == {"group1", "group2", "group3"}
+    for row in report["groups"].values():
+        assert set(row) >= {"torch_float", "onnx_float", "tflite_float", "tflite_int8", "int8_loss_db"}
+        assert row["onnx_vs_torch_max_abs_error_mv"] < 1e-4
+        assert row["tflite_float_vs_torch_max_abs_error_mv"] < 1e-3
+        assert np.isfinite(row["int8_vs_float_output_snr_db"])
+    assert report["passed"] and "PASS" in (exported.out / "parity.md").read_text()
+
+
+def test_tflite_route_uses_the_conv2d_twin_without_per_conv_reshapes(exported):
+    manifest = json.loads((exported.out / "manifest.json").read_text())
+    assert manifest["tflite_graph"]["source"].startswith("Conv2d twin")
+    assert manifest["tflite_graph"]["twin_max_abs_error_vs_torch_mv"] < 1e-5
+    operators = tflite_graph.operator_counts((exported.out / "ulde_int8.tflite").read_bytes())
+    assert operators.get("RESHAPE", 0) <= 2  # only at the input and the output

@@ -1,0 +1,46 @@
+"""The Conv2d twin used for the TFLite route reproduces the network it was made from."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from ulde.export.conv2d_twin import TWIN_TOLERANCE, Conv2dTwin, conv2d_twin
+from ulde.model.networks import STUDENT, TEACHER, build
+from ulde.runtime.signal_spec import TOTAL_STRIDE, WINDOW_SAMPLES
+
+
+def randomized(config):
+    """A network with random weights and non-trivial BatchNorm statistics, in eval mode."""
+    torch.manual_seed(7)
+    net = build(config)
+    for module in net.modules():
+        if isinstance(module, nn.BatchNorm1d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+            module.bias.data.uniform_(-0.2, 0.2)
+    return net.eval()
+
+
+@pytest.mark.parametrize("config", [STUDENT, TEACHER], ids=lambda c: c.name)
+@pytest.mark.parametrize("length", [WINDOW_SAMPLES, 4 * TOTAL_STRIDE])
+def test_twin_output_equals_the_network(config, length):
+    net = randomized(config)
+    x = torch.randn(3, 1, length)
+    twin, gap = conv2d_twin(net, x)
+    with torch.no_grad():
+        out = twin(x)
+    assert out.shape == x.shape and gap <= TWIN_TOLERANCE
+    assert torch.allclose(out, net(x), atol=TWIN_TOLERANCE, rtol=0)
+
+
+def test_twin_has_no_1d_layers_and_leaves_the_network_untouched():
+    net = randomized(STUDENT)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    twin = Conv2dTwin(net)
+    kinds = {type(m) for m in twin.modules()}
+    assert not kinds & {nn.Conv1d, nn.ConvTranspose1d, nn.BatchNorm1d, nn.MaxPool1d}
+    assert nn.Conv2d in kinds and nn.ConvTranspose2d in kinds
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
