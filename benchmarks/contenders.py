@@ -1,0 +1,108 @@
+"""The things the latency tables time, each a zero-argument callable doing one unit of work on one thread.
+
+Per 10 s window: one call of each exported model through the runtime's backend (float32 mV in and out,
+int8 (de)quantization included), one torch eager forward, one band-pass filtering.
+Per streamed minute: ``StreamingDenoiser.process`` of one minute on a stream already running (steady
+state: minute / hop interpreter calls plus the overlap-add); torch eager runs the same number of single
+window forwards (no overlap-add); the band-pass filters the minute in one zero-phase call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.artefacts import Artefacts
+from ulde.runtime import StreamingDenoiser
+from ulde.runtime.backend_tflite import import_interpreter
+from ulde.runtime.backends import open_backend
+from ulde.runtime.quantization import quantize
+
+LABELS = {
+    "tflite_int8": "TFLite int8, LiteRT",
+    "tflite_float": "TFLite float32, LiteRT",
+    "onnx_float": "ONNX float32, onnxruntime",
+    "onnx_int8": "ONNX int8, onnxruntime",
+    "torch_eager": "torch eager float32 (reference)",
+    "bandpass": "band-pass 0.5-40 Hz, scipy (baseline)",
+}
+
+
+def exported_models(artefacts: Artefacts) -> dict[str, Path]:
+    """Contender name -> model file, the int8 ONNX model only where it was exported."""
+    models = {"tflite_int8": artefacts.int8_tflite, "tflite_float": artefacts.float_tflite, "onnx_float": artefacts.float_onnx}
+    if artefacts.int8_onnx is not None:
+        models["onnx_int8"] = artefacts.int8_onnx
+    return models
+
+
+def window_contenders(artefacts: Artefacts, network, window: np.ndarray) -> dict[str, Callable[[], object]]:
+    """One 10 s window (T,) float32 mV through each contender."""
+    from ulde.model.baselines import bandpass
+    from ulde.model.inference import predict
+
+    frame = np.ascontiguousarray(window, dtype=np.float32)[None]  # (1, T)
+    calls = {name: (lambda b=open_backend(path, 1): b.run(frame)) for name, path in exported_models(artefacts).items()}
+    calls["torch_eager"] = lambda: predict(network, frame, batch_size=1)
+    calls["bandpass"] = lambda: bandpass(frame)
+    return calls
+
+
+def stream_frames(signal: np.ndarray, window: int, hop: int, count: int) -> np.ndarray:
+    """(count, window) frames of ``signal`` at a ``hop``-sample stride, as a stream frames it."""
+    return np.stack([signal[k * hop : k * hop + window] for k in range(count)]).astype(np.float32)
+
+
+def minute_contenders(artefacts: Artefacts, network, signal: np.ndarray, minute: int) -> dict[str, Callable[[], object]]:
+    """One minute (``minute`` samples of ``signal``) through each contender; ``signal`` must hold a minute + a window."""
+    from ulde.model.baselines import bandpass
+    from ulde.model.inference import predict
+
+    chunk = np.ascontiguousarray(signal[:minute], dtype=np.float32)
+    streams = {name: StreamingDenoiser(path, num_threads=1) for name, path in exported_models(artefacts).items()}
+    calls = {}
+    for name, stream in streams.items():
+        stream.process(chunk)  # steady state from the first timed call on
+        calls[name] = lambda d=stream: d.process(chunk)
+    int8 = streams["tflite_int8"]
+    frames = stream_frames(signal, int8.window_samples, int8.hop_samples, calls_per_minute(int8, minute))
+    calls["torch_eager"] = lambda: predict(network, frames, batch_size=1)
+    calls["bandpass"] = lambda: bandpass(chunk[None])
+    return calls
+
+
+def calls_per_minute(stream: StreamingDenoiser, minute: int) -> int:
+    """Interpreter calls a steady stream makes per ``minute`` samples; ValueError unless a whole number."""
+    calls, rest = divmod(minute, stream.hop_samples)
+    if rest:
+        raise ValueError(f"a minute of {minute} samples is not a whole number of {stream.hop_samples}-sample hops")
+    return calls
+
+
+def streaming_and_bare(model: Path, signal: np.ndarray, minute: int) -> tuple[dict[str, Callable[[], object]], int]:
+    """The streaming-overhead pair on one model: a minute through ``StreamingDenoiser`` vs the same number
+    of bare ``set_tensor`` + ``invoke`` + ``get_tensor`` calls on a second interpreter of the same file,
+    fed the same frames already in the model's input dtype (what the runtime adds is everything else:
+    chunk checks, buffering, (de)quantization, taper and overlap-add). Returns (calls, interpreter calls)."""
+    chunk = np.ascontiguousarray(signal[:minute], dtype=np.float32)
+    stream = StreamingDenoiser(model, num_threads=1)
+    stream.process(chunk)
+    count = calls_per_minute(stream, minute)
+    interpreter = import_interpreter()(model_path=str(model), num_threads=1)
+    interpreter.allocate_tensors()
+    inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
+    frames = stream_frames(signal, stream.window_samples, stream.hop_samples, count)
+    if inp["dtype"] != np.float32:
+        scale, zero_point = inp["quantization"]
+        frames = quantize(frames, np.float32(scale), np.float32(zero_point), inp["dtype"])
+    frames = [f.reshape(inp["shape"]) for f in frames]
+
+    def bare():
+        for frame in frames:
+            interpreter.set_tensor(inp["index"], frame)
+            interpreter.invoke()
+            interpreter.get_tensor(out["index"])
+
+    return {"streaming": lambda: stream.process(chunk), "bare_invokes": bare}, count

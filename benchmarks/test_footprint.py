@@ -1,0 +1,36 @@
+"""What ships: file sizes, the TFLite Micro arena, parameters and MACs, and that the manifest describes them.
+
+Sizes are the files' own; the arena is the one the exporter measured in TFLite Micro and wrote to
+manifest.json (``micro.arena_bytes``); parameters and MACs are counted on the checkpoint (ptflops).
+"""
+
+from __future__ import annotations
+
+from benchmarks.contenders import exported_models
+from ulde.model.checkpoint import file_sha256
+
+
+def test_model_footprint_and_manifest(artefacts, checkpoint, network, results):
+    """Record sizes, arena, parameters and MACs; the manifest's hashes and checkpoint must match the files."""
+    from ulde.model.complexity import complexity
+
+    manifest = artefacts.manifest
+    files = {path.name: path for path in exported_models(artefacts).values()}
+    described = manifest.get("artefacts", {})
+    stale = [name for name, path in files.items() if described.get(name, {}).get("sha256") != file_sha256(path)]
+    exported_from = manifest.get("checkpoint", {}).get("sha256")
+    counts = complexity(network)
+    arena = manifest.get("micro", {}).get("arena_bytes")
+    results.record("footprint", {
+        "files": {name: {"bytes": path.stat().st_size} for name, path in files.items()},
+        "tflm_arena_bytes": arena, "params": counts["params"], "params_folded": counts["params_folded"],
+        "macs_per_window": counts["macs"], "checkpoint": checkpoint.name,
+        "checkpoint_is_the_exported_one": exported_from == file_sha256(checkpoint),
+        "files_not_matching_manifest": stale,
+    })
+    assert not stale, (f"{', '.join(stale)} in {artefacts.folder} differ from manifest.json's sha256: "
+                       "re-export, do not copy files by hand")
+    assert exported_from == file_sha256(checkpoint), (
+        f"checkpoint {checkpoint} is not the one the models were exported from (manifest checkpoint sha256 "
+        f"{exported_from}): the torch reference would measure another network; set ULDE_BENCH_CKPT")
+    assert isinstance(arena, int) and arena > 0, "manifest.json lacks micro.arena_bytes (the TFLite Micro arena)"
