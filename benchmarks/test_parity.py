@@ -18,12 +18,13 @@ from __future__ import annotations
 import numpy as np
 
 from benchmarks.collector import require
-from ulde.export.backends import onnx_denoise, tflite_denoise, torch_denoise
+from ulde.export.backends import denoise_all_routes
 from ulde.export.parity import BACKENDS, parity_report
 from ulde.model.baselines import bandpass
 from ulde.model.metrics import window_metrics
 from ulde.runtime import StreamingDenoiser, denoise
 from ulde.runtime.backends import open_backend
+from ulde.runtime.normalization import window_scale
 
 
 def snr_improvement(s, denoised: np.ndarray) -> float:
@@ -36,10 +37,9 @@ def test_int8_tracks_float_on_every_noise_group(artefacts, network, eval_data, r
     sets = [(name, s.clean, s.noisy, s.labels) for name, s in eval_data.sets.items()]
     outputs = {backend: {} for backend in BACKENDS}
     for name, _, noisy, _ in sets:
-        outputs["torch_float"][name] = torch_denoise(network, noisy)
-        outputs["onnx_float"][name] = onnx_denoise(artefacts.float_onnx, noisy)
-        outputs["tflite_float"][name] = tflite_denoise(artefacts.float_tflite, noisy)[0]
-        outputs["tflite_int8"][name] = tflite_denoise(artefacts.int8_tflite, noisy)[0]
+        routes, _ = denoise_all_routes(network, artefacts.float_onnx, artefacts.float_tflite, artefacts.int8_tflite, noisy)
+        for route, denoised in routes.items():
+            outputs[route][name] = denoised
     report = parity_report(sets, outputs, bounds.int8_loss_db)
     gates = []
     for name, row in report["groups"].items():
@@ -69,7 +69,8 @@ def test_streaming_matches_one_window_on_every_noise_group(artefacts, eval_data,
     backend, stream = open_backend(model, 1), StreamingDenoiser(model, num_threads=1)
     groups, gates = {}, []
     for name, s in eval_data.sets.items():
-        one_call = np.concatenate([backend.run(window[None]) for window in s.noisy])
+        scale = window_scale(s.noisy, stream.input_normalization)
+        one_call = np.concatenate([backend.run(window[None]) for window in s.noisy / scale]) * scale
         # process + flush on one denoiser is denoise(window) without re-loading the model for every window
         streamed = np.stack([np.concatenate([stream.process(window), stream.flush()]) for window in s.noisy])
         assert np.array_equal(streamed[0], denoise(s.noisy[0], model)), "process + flush differs from denoise()"

@@ -11,9 +11,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import torch
-from ai_edge_litert.interpreter import Interpreter
+from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE
+from ulde.runtime.normalization import window_scale
 
 TORCH_BATCH = 64  # windows per torch call: bounded memory, still fast
 
@@ -44,9 +45,14 @@ def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return ((q.astype(np.float32) - zero_point) * scale).astype(np.float32)
 
 
-def tflite_denoise(path: Path, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-    """(denoised float32 windows, raw int8 outputs or None for a float model), via LiteRT, 1 thread."""
-    interpreter = Interpreter(model_path=str(path), num_threads=1)
+def tflite_denoise(path: Path, windows: np.ndarray, reference_kernels: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+    """(denoised float32 windows, raw int8 outputs or None for a float model), via LiteRT, 1 thread.
+
+    ``reference_kernels`` runs TFLite's reference kernels (the arithmetic TFLite Micro implements)
+    instead of the optimized ones (XNNPACK), which round intermediate requantizations differently.
+    """
+    resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
+    interpreter = Interpreter(model_path=str(path), num_threads=1, experimental_op_resolver_type=resolver)
     interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     integer = inp["dtype"] == np.int8
@@ -60,3 +66,17 @@ def tflite_denoise(path: Path, windows: np.ndarray) -> tuple[np.ndarray, np.ndar
     if not integer:
         return raw.astype(np.float32), None
     return dequantize(raw, *out["quantization"]), raw
+
+
+def denoise_all_routes(model: torch.nn.Module, onnx_path: Path, float_path: Path, int8_path: Path,
+                       noisy: np.ndarray) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """({route: denoised (n, T) mV} for torch_float, onnx_float, tflite_float, tflite_int8; raw int8 outputs).
+
+    Each route runs the network on windows normalized by the network's own rule (runtime/normalization),
+    exactly as the runtime feeds it, and the outputs are scaled back to mV."""
+    scale = window_scale(noisy, model.config.input_normalization)
+    x = noisy / scale
+    int8_out, raw_int8 = tflite_denoise(int8_path, x)
+    routes = {"torch_float": torch_denoise(model, x), "onnx_float": onnx_denoise(onnx_path, x),
+              "tflite_float": tflite_denoise(float_path, x)[0], "tflite_int8": int8_out}
+    return {name: out * scale for name, out in routes.items()}, raw_int8

@@ -15,9 +15,11 @@ from pathlib import Path
 import numpy as np
 
 PROBE_ARENA_BYTES = 1 << 20  # generous first allocation; the real need is read from the report
-MAX_STEP_DIFFERENCE = 2
-"""Bound on |TFLM - LiteRT| per output sample, in int8 steps. LiteRT runs optimized int8 kernels and TFLM
-its reference kernels; they round intermediate requantizations differently (1 step measured)."""
+MAX_STEP_DIFFERENCE = 1
+"""Bound on |TFLM - LiteRT reference kernels| per output sample, in int8 steps. Both implement TFLite's
+reference int8 arithmetic. LiteRT's default optimized kernels (XNNPACK) round intermediate
+requantizations differently; that difference accumulates over the layers (several steps on a trained
+model) and is reported as an output SNR, not bounded in steps."""
 
 TFLM_BUILTIN_KERNELS = frozenset("""
 ABS ADD ADD_N ARG_MAX ARG_MIN ASSIGN_VARIABLE AVERAGE_POOL_2D BATCH_MATMUL BATCH_TO_SPACE_ND BROADCAST_ARGS

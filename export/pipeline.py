@@ -22,6 +22,8 @@ from ulde.export.calibration import calibration_windows, parity_sets
 from ulde.export.manifest import build_manifest, describe_file, write_manifest
 from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE, OUTPUT_NAME, export_onnx
 from ulde.model.checkpoint import file_sha256, load_model, read_checkpoint
+from ulde.model.metrics import snr_db
+from ulde.runtime.normalization import PEAK_FLOOR_MV, window_scale
 
 ONNX_FILE, FLOAT_FILE, INT8_FILE = "ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite"
 
@@ -71,20 +73,26 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
     """Write every artefact into ``stage``; return (manifest without export time, parity report)."""
     work = stage / ".work"
     work.mkdir()
+    mode = model.config.input_normalization
+    network_calibration = calibration[0] / window_scale(calibration[0], mode)  # what the network itself sees
     onnx_info = export_onnx(model, stage / ONNX_FILE)
-    tflite_source, source_info = _tflite_source(model, stage / ONNX_FILE, work, calibration[0], options.conv2d_twin)
+    tflite_source, source_info = _tflite_source(model, stage / ONNX_FILE, work, network_calibration, options.conv2d_twin)
     from ulde.export.tflite_convert import convert  # TensorFlow is imported only now
 
-    float_bytes, int8_bytes, converters = convert(tflite_source, work, calibration[0])
+    float_bytes, int8_bytes, converters = convert(tflite_source, work, network_calibration)
     tflite_graph.require_full_integer(int8_bytes)
     (stage / FLOAT_FILE).write_bytes(tflite_graph.trim(float_bytes, INPUT_NAME, OUTPUT_NAME))
     (stage / INT8_FILE).write_bytes(tflite_graph.trim(int8_bytes, INPUT_NAME, OUTPUT_NAME))
     shutil.rmtree(work)
     tflite_graph.require_full_integer((stage / INT8_FILE).read_bytes())
     sets, parity_info = parity_data
-    outputs, raw_int8 = _run_backends(model, stage, sets)
+    outputs, raw_int8 = {name: {} for name in parity.BACKENDS}, {}
+    for group, _, noisy, _ in sets:
+        routes, raw_int8[group] = backends.denoise_all_routes(model, stage / ONNX_FILE, stage / FLOAT_FILE, stage / INT8_FILE, noisy)
+        for name, denoised in routes.items():
+            outputs[name][group] = denoised
     report = parity.parity_report(sets, outputs, options.max_int8_loss_db)
-    micro_info = _check_micro(stage / INT8_FILE, sets, raw_int8)
+    micro_info = _check_micro(stage / INT8_FILE, sets, raw_int8, mode)
     extra_files = parity.write_parity(report, parity_info, stage)
     if options.c_array:
         note = f"{INT8_FILE} sha256 {file_sha256(stage / INT8_FILE)}"
@@ -95,6 +103,8 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
         "onnx": onnx_info, "tflite_graph": source_info,
         "converters": {**converters, "int8": "full integer, per-channel weights, int8 I/O"},
         "calibration": calibration[1], "micro": micro_info,
+        "input_normalization": {"mode": mode, "peak_floor_mv": PEAK_FLOOR_MV,
+                                "rule": "network input = x / s, output * s, s = max(max|x| over the window, floor)"},
         "parity": {"files": ["parity.json", "parity.md"], "passed": report["passed"],
                    "max_int8_loss_db": options.max_int8_loss_db,
                    "int8_loss_db": {g: r["int8_loss_db"] for g, r in report["groups"].items()}, **parity_info},
@@ -114,19 +124,7 @@ def _tflite_source(model, onnx_path: Path, work: Path, calibration: np.ndarray, 
                        "twin_max_abs_error_vs_torch_mv": gap}
 
 
-def _run_backends(model, stage: Path, sets: list) -> tuple[dict, dict]:
-    """backend -> group -> denoised windows, and group -> raw int8 LiteRT outputs."""
-    outputs = {name: {} for name in parity.BACKENDS}
-    raw_int8 = {}
-    for group, _, noisy, _ in sets:
-        outputs["torch_float"][group] = backends.torch_denoise(model, noisy)
-        outputs["onnx_float"][group] = backends.onnx_denoise(stage / ONNX_FILE, noisy)
-        outputs["tflite_float"][group] = backends.tflite_denoise(stage / FLOAT_FILE, noisy)[0]
-        outputs["tflite_int8"][group], raw_int8[group] = backends.tflite_denoise(stage / INT8_FILE, noisy)
-    return outputs, raw_int8
-
-
-def _check_micro(int8_path: Path, sets: list, raw_int8: dict) -> dict:
+def _check_micro(int8_path: Path, sets: list, raw_int8: dict, mode: str) -> dict:
     """Run the int8 model in TFLM on every parity window; its outputs must match LiteRT's within the bound."""
     model_bytes = int8_path.read_bytes()
     operators = tflite_graph.operator_counts(model_bytes)
@@ -135,14 +133,19 @@ def _check_micro(int8_path: Path, sets: list, raw_int8: dict) -> dict:
         raise micro.MicroError(f"operators without a TFLite Micro kernel: {', '.join(missing)}")
     io = tflite_graph.io_tensors(model_bytes)["input"]
     noisy = np.concatenate([s[2] for s in sets])
-    expected = np.concatenate([raw_int8[s[0]] for s in sets])
+    noisy = noisy / window_scale(noisy, mode)
     got, report = micro.run_in_tflm(int8_path, backends.quantize(noisy, io["scale"], io["zero_point"]))
-    steps = int(np.max(np.abs(got.astype(np.int32) - expected.astype(np.int32))))
+    reference = backends.tflite_denoise(int8_path, noisy, reference_kernels=True)[1]
+    steps = int(np.max(np.abs(got.astype(np.int32) - reference.astype(np.int32))))
     if steps > micro.MAX_STEP_DIFFERENCE:
-        raise micro.MicroError(f"TFLM output differs from LiteRT by {steps} int8 steps (bound {micro.MAX_STEP_DIFFERENCE})")
+        raise micro.MicroError(f"TFLM output differs from LiteRT's reference kernels by {steps} int8 steps "
+                               f"(bound {micro.MAX_STEP_DIFFERENCE})")
+    optimized = np.concatenate([raw_int8[s[0]] for s in sets]).astype(np.float64)
     return {
         "interpreter": "tflite_micro.runtime (host build, 64-bit: a 32-bit MCU needs slightly less arena)",
-        **report, "windows": int(len(noisy)), "max_step_difference_vs_litert": steps,
+        **report, "windows": int(len(noisy)), "max_step_difference_vs_litert_reference_kernels": steps,
+        "max_step_difference_vs_litert_optimized_kernels": int(np.max(np.abs(got - optimized))),
+        "output_snr_db_vs_litert_optimized_kernels": float(np.mean(snr_db(optimized, got))),
         "step_difference_bound": micro.MAX_STEP_DIFFERENCE, "operators_checked_against_tflm": sorted(operators),
     }
 

@@ -6,12 +6,16 @@ import numpy as np
 import torch
 
 from ulde.model.networks import UNet1d
+from ulde.runtime.normalization import window_scale
 
 
 @torch.no_grad()
 def predict(model: UNet1d, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
-    """(n, T) float32 noisy windows in mV -> (n, T) float32 denoised windows, one window per call."""
+    """(n, T) float32 noisy windows in mV -> (n, T) float32 denoised windows in mV, one window per call,
+    with the network's own input normalization applied around it."""
     model.eval()
     windows = np.ascontiguousarray(windows, dtype=np.float32)
-    out = [model(torch.from_numpy(windows[i : i + batch_size])[:, None]).squeeze(1).numpy() for i in range(0, len(windows), batch_size)]
-    return np.concatenate(out).astype(np.float32) if out else np.empty_like(windows)
+    scale = window_scale(windows, model.config.input_normalization)
+    normalized = windows / scale
+    out = [model(torch.from_numpy(normalized[i : i + batch_size])[:, None]).squeeze(1).numpy() for i in range(0, len(windows), batch_size)]
+    return (np.concatenate(out) * scale).astype(np.float32) if out else np.empty_like(windows)

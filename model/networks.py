@@ -26,6 +26,7 @@ class UNetConfig:
     groups: tuple[int, ...]  # groups of that conv per level (1 = conventional)
     mix_kernel: int = 3  # kernel of the conventional conv that follows each grouped conv
     extrema_kernel: int = 5  # window of the local max/min module at full resolution (0 = off)
+    input_normalization: str = "none"  # "peak": windows are divided by their peak |x| (runtime/normalization.py)
 
     def __post_init__(self):
         for field in ("channels", "kernels", "groups"):
@@ -48,6 +49,7 @@ STUDENT = UNetConfig(
     channels=(4, 8, 12, 12, 16),  # 4 channels at full resolution keep int8 activations at 14.4 KB
     kernels=(9, 9, 9, 7, 5),
     groups=(2, 4, 4, 4, 4),
+    input_normalization="peak",  # fills the int8 input range for every lead amplitude
 )
 """6,209 trainable parameters, 4.97 M MACs per 3600-sample window (ptflops, aten backend)."""
 

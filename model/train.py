@@ -21,9 +21,11 @@ from tqdm import tqdm
 from ulde.model.checkpoint import load_model, read_checkpoint, save_checkpoint
 from ulde.model.complexity import complexity
 from ulde.model.datasets import EvalSet, TrainingMixtures
+from ulde.model.fake_quant import attach_fake_quant
 from ulde.model.inference import predict
 from ulde.model.metrics import snr_db
 from ulde.model.networks import UNet1d
+from ulde.runtime.normalization import window_scale
 
 LOSS_EPS = 1e-6  # mV^2 summed over a window: far below any real residual
 
@@ -38,6 +40,7 @@ class TrainSettings:
     patience: int = 12  # epochs without validation gain before stopping
     max_minutes: float = 0.0  # wall-clock budget; 0 = none
     seed: int = 0
+    fake_quant: bool = False  # quantization-aware fine-tuning (model/fake_quant.py)
 
 
 def log_error_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -82,18 +85,19 @@ def train(
         state = payload["progress"]
     if teacher is not None:
         teacher.eval().requires_grad_(False)
+    hooks = attach_fake_quant(model) if settings.fake_quant else []
     started = time.monotonic() - state["elapsed_s"]
     while state["epoch"] < settings.epochs:
         model.train()
         losses = []
         for _ in tqdm(range(settings.steps_per_epoch), desc=f"epoch {state['epoch'] + 1}/{settings.epochs}", leave=False):
-            noisy, clean = (torch.from_numpy(a)[:, None] for a in mixtures.batch(rng, settings.batch_size))
-            estimate = model(noisy)
-            loss = log_error_loss(estimate, clean)
+            noisy, clean = mixtures.batch(rng, settings.batch_size)
+            scale = window_scale(noisy, model.config.input_normalization)  # the network works on x / scale
+            estimate = model(torch.from_numpy(noisy / scale)[:, None])
+            loss = log_error_loss(estimate, torch.from_numpy(clean / scale)[:, None])
             if teacher is not None and settings.kd_weight > 0:
-                with torch.no_grad():
-                    teacher_out = teacher(noisy)
-                loss = loss + settings.kd_weight * log_error_loss(estimate, teacher_out)
+                target = predict(teacher, noisy) / scale
+                loss = loss + settings.kd_weight * log_error_loss(estimate, torch.from_numpy(target)[:, None])
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -117,6 +121,8 @@ def train(
         out_of_time = settings.max_minutes and state["elapsed_s"] > 60 * settings.max_minutes
         if state["epoch"] - state["best_epoch"] >= settings.patience or out_of_time:
             break
+    for hook in hooks:
+        hook.remove()
     best, _ = load_model(out_dir / "best.pt")
     model.load_state_dict(best.state_dict())
     return {"best_epoch": state["best_epoch"], "best_val_snr_improvement_db": state["best_val"], "epochs_run": state["epoch"]}

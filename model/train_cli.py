@@ -31,6 +31,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=None, help="PhysioNet data folder (default: $ULDE_DATA)")
     p.add_argument("--splits", type=Path, default=None, help="split file (default: the committed model/splits/splits.json)")
     p.add_argument("--teacher", type=Path, default=None, help="teacher checkpoint: distil the student from it")
+    p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--fake-quant", action="store_true", help="quantization-aware fine-tuning: simulate int8 rounding")
     p.add_argument("--kd-weight", type=float, default=0.5, help="lambda of the distillation term (with --teacher)")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
@@ -65,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = resolve_data_dir(args.data_dir)
         splits = load_splits(args.splits)["clean"][TRAIN_DATABASE]
         teacher = load_model(args.teacher)[0] if args.teacher else None
+        model, init_meta = load_model(args.init) if args.init else (build(TEACHER if args.role == "teacher" else STUDENT), {})
         mixtures = TrainingMixtures(clean_leads(data_dir, TRAIN_DATABASE, splits["train"]), noise_part(data_dir, "train"), GROUPS)
         val_sets = validation_sets(data_dir, splits["val"], args.val_windows)
     except (DataDirError, RecordError, CheckpointError, ValueError) as exc:
@@ -72,11 +75,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     settings = TrainSettings(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                              learning_rate=args.lr, kd_weight=args.kd_weight if teacher else 0.0,
-                             patience=args.patience, max_minutes=args.max_minutes, seed=args.seed)
-    model = build(TEACHER if args.role == "teacher" else STUDENT)
-    role = "teacher" if args.role == "teacher" else ("student-kd" if teacher else "student")
+                             patience=args.patience, max_minutes=args.max_minutes, seed=args.seed,
+                             fake_quant=args.fake_quant)
+    role = "teacher" if args.role == "teacher" else ("student-kd" if teacher or init_meta.get("role") == "student-kd" else "student")
     meta = {"role": role, "split_sha256": split_hash(args.splits), "train_database": TRAIN_DATABASE, **provenance(),
-            "teacher": str(args.teacher) if teacher else None}
+            "teacher": str(args.teacher) if teacher else init_meta.get("teacher"),
+            "init": str(args.init) if args.init else None}
     result = train(model, mixtures, val_sets, args.out, settings, meta, teacher)
     print(f"best epoch {result['best_epoch']}: validation SNR improvement {result['best_val_snr_improvement_db']:.2f} dB -> {args.out / 'best.pt'}")
     return 0

@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from ulde.runtime.errors import ModelFileError
+from ulde.runtime.normalization import NORMALIZATION_MODES, PEAK_FLOOR_MV
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 SHIPPED_FOLDER = "models"
@@ -29,6 +30,7 @@ class Manifest:
     sample_rate_hz: float
     recommended_hop_samples: int | None
     window_samples: int | None
+    input_normalization: str = "none"  # see runtime/normalization.py; ulde's exports always state it
 
 
 def shipped_model(name: str = DEFAULT_MODEL) -> Path:
@@ -57,8 +59,13 @@ def read_manifest(model_path: Path) -> Manifest:
         hop = data.get("recommended_hop_samples")
         window = data.get("window_samples")
         hop, window = (None if v is None else int(v) for v in (hop, window))
+        normalization = data.get("input_normalization", {"mode": "none"})
+        mode, floor = normalization["mode"], normalization.get("peak_floor_mv", PEAK_FLOOR_MV)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ModelFileError(f"manifest {path} is unreadable or lacks sample_rate_hz ({exc})") from exc
     if not rate > 0:
         raise ModelFileError(f"manifest {path}: sample_rate_hz must be positive, got {rate}")
-    return Manifest(rate, hop, window)
+    if mode not in NORMALIZATION_MODES or floor != PEAK_FLOOR_MV:
+        raise ModelFileError(f"manifest {path}: input normalization {normalization} is not one this runtime implements "
+                             f"(modes {NORMALIZATION_MODES}, peak floor {PEAK_FLOOR_MV} mV)")
+    return Manifest(rate, hop, window, mode)

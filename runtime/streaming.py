@@ -10,6 +10,7 @@ from ulde.runtime.backends import LeadRunner, open_backend
 from ulde.runtime.chunks import Layout, as_samples
 from ulde.runtime.framing import DEFAULT_TAPER, make_framing
 from ulde.runtime.model_files import read_manifest, resolve_model
+from ulde.runtime.normalization import window_scale
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 RESAMPLE_HINT = (
@@ -58,6 +59,7 @@ class StreamingDenoiser:
         if manifest.window_samples is not None and manifest.window_samples != self._backend.window:
             raise ValueError(f"manifest says window_samples={manifest.window_samples} but model "
                              f"{self.model_path} has a {self._backend.window}-sample input")
+        self.input_normalization = manifest.input_normalization
         self.framing = make_framing(self._backend.window, manifest.recommended_hop_samples if hop is None else hop, taper)
         self._runner = LeadRunner(self._backend)
         self.reset()
@@ -144,7 +146,8 @@ class StreamingDenoiser:
     def _step(self, limit: int | None = None) -> np.ndarray:
         """Run the full frame, add it into the accumulator, pop the H final samples: (leads, <=H)."""
         hop = self.hop_samples
-        denoised = self._runner(self._frame)  # (leads, T) float32
+        scale = window_scale(self._frame, self.input_normalization)  # (leads, 1): per-frame, see normalization
+        denoised = self._runner(self._frame / scale) * scale  # (leads, T) float32
         self._acc += self.framing.taper * denoised
         block = self._acc[:, :hop] / self.framing.coverage
         self._acc[:, :-hop] = self._acc[:, hop:]

@@ -98,10 +98,10 @@ def test_manifest_quantization_matches_what_the_interpreter_reads(exported):
         assert io[role]["shape"] == list(detail["shape"])
 
 
-def test_tflm_runs_the_int8_model_like_litert(exported, rng):
+def test_tflm_runs_the_int8_model_like_litert_reference_kernels(exported, rng):
     path = exported.out / "ulde_int8.tflite"
     windows = (0.5 * rng.standard_normal((2, WINDOW_SAMPLES))).astype(np.float32)
-    _, litert = backends.tflite_denoise(path, windows)
+    _, litert = backends.tflite_denoise(path, windows, reference_kernels=True)
     io = tflite_graph.io_tensors(path.read_bytes())["input"]
     tflm, report = micro.run_in_tflm(path, backends.quantize(windows, io["scale"], io["zero_point"]))
     assert tflm.dtype == np.int8 and tflm.shape == (2, WINDOW_SAMPLES)
