@@ -1,11 +1,14 @@
 """Quantization-aware fine-tuning: simulate the int8 model's per-tensor rounding during training.
 
-The int8 TFLite model quantizes every activation tensor to 256 levels over its calibrated range. With
-fake quantization attached, each such tensor (network input and output, every BatchNorm, ReLU,
-transposed-conv, max-pool and 1x1-mix output) is rounded the same way in the forward pass, over a
-running min/max range, with a straight-through gradient. Fine-tuning a float network this way teaches
-it to tolerate the rounding, so the exported int8 model loses less against the float one. The weights
-stay float; nothing of this is saved in the checkpoint.
+The int8 TFLite model rounds every tensor it stores to 256 levels over that tensor's calibrated range.
+With fake quantization attached, the same tensors are rounded in the forward pass, over ranges
+tracked per tensor, with a straight-through gradient; fine-tuning then teaches the float network to
+tolerate int8 rounding. The rounding points follow the converted graph: the network input and output;
+every ReLU output (a conv, or an add, with its ReLU fused); a BatchNorm output not followed by a ReLU
+(the conv before a residual add, the strided depthwise conv); the outputs of the upsampling (after
+its skip add), of the local-extrema module and its 1x1 mix, and of the head. Weights stay float and
+nothing of this is saved. A module called twice in one forward pass (a shared ReLU) gets one range
+per call.
 """
 
 from __future__ import annotations
@@ -13,11 +16,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ulde.model.networks import UNet1d
+from ulde.model.networks import UNet1d, Up, LocalExtrema
 
 INT8_LEVELS = 255
 RANGE_MOMENTUM = 0.01  # running min/max update per batch, as torch's MovingAverageMinMaxObserver
-QUANTIZED_MODULES = (nn.BatchNorm1d, nn.ReLU, nn.ConvTranspose1d, nn.MaxPool1d)
 
 
 class RunningRange:
@@ -26,14 +28,13 @@ class RunningRange:
     def __init__(self):
         self.low = self.high = None
 
-    def update(self, x: torch.Tensor) -> tuple[float, float]:
+    def observe(self, x: torch.Tensor, momentum: float) -> None:
         low, high = min(x.min().item(), 0.0), max(x.max().item(), 0.0)
         if self.low is None:
             self.low, self.high = low, high
         else:
-            self.low += RANGE_MOMENTUM * (low - self.low)
-            self.high += RANGE_MOMENTUM * (high - self.high)
-        return self.low, self.high
+            self.low += momentum * (low - self.low)
+            self.high += momentum * (high - self.high)
 
 
 def fake_quantize(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
@@ -44,28 +45,42 @@ def fake_quantize(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
     return x + (rounded - x).detach()
 
 
-def _hook(tracker: RunningRange):
-    def quantize_output(module, inputs, output):
-        low, high = tracker.update(output.detach()) if module.training or tracker.low is None else (tracker.low, tracker.high)
-        return fake_quantize(output, low, high)
+class FakeQuant:
+    """Hooks that round the chosen tensors of one network; ranges update while the network trains."""
 
-    return quantize_output
+    def __init__(self, model: UNet1d, momentum: float = RANGE_MOMENTUM):
+        self.momentum = momentum
+        self.ranges: dict[tuple[str, int], RunningRange] = {}
+        self.calls: dict[str, int] = {}
+        self.handles = [model.register_forward_pre_hook(self._start), model.register_forward_hook(self._rounder("output"))]
+        for name, module in model.named_modules():
+            if quantized_output(name, module):
+                self.handles.append(module.register_forward_hook(self._rounder(name)))
+
+    def _start(self, model, inputs):
+        self.calls.clear()
+        return (self._round("input", model.training, inputs[0]),)
+
+    def _rounder(self, name: str):
+        return lambda module, inputs, output: self._round(name, module.training, output)
+
+    def _round(self, name: str, training: bool, x: torch.Tensor) -> torch.Tensor:
+        call = self.calls.get(name, 0)
+        self.calls[name] = call + 1
+        tracker = self.ranges.setdefault((name, call), RunningRange())
+        if training or tracker.low is None:
+            tracker.observe(x.detach(), self.momentum)
+        return fake_quantize(x, tracker.low, tracker.high)
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
 
 
-def _input_hook(tracker: RunningRange):
-    def quantize_input(module, inputs):
-        x = inputs[0]
-        low, high = tracker.update(x.detach()) if module.training or tracker.low is None else (tracker.low, tracker.high)
-        return (fake_quantize(x, low, high),)
-
-    return quantize_input
-
-
-def attach_fake_quant(model: UNet1d) -> list:
-    """Attach fake quantization to ``model`` in place; returns the hook handles (``.remove()`` them)."""
-    handles = [model.register_forward_pre_hook(_input_hook(RunningRange())), model.register_forward_hook(_hook(RunningRange()))]
-    for name, module in model.named_modules():
-        is_mix = isinstance(module, nn.Conv1d) and (name == "head" or name.endswith("extrema.mix"))
-        if isinstance(module, QUANTIZED_MODULES) or is_mix:
-            handles.append(module.register_forward_hook(_hook(RunningRange())))
-    return handles
+def quantized_output(name: str, module: nn.Module) -> bool:
+    """Whether the converted int8 graph stores this module's output as its own tensor."""
+    if isinstance(module, (nn.ReLU, Up, LocalExtrema)):
+        return True
+    if isinstance(module, nn.BatchNorm1d):  # a BN before a ReLU is fused into that ReLU's tensor
+        return name.endswith("mix.1") or name.startswith("downs.")
+    return name == "head" or name.endswith("extrema.mix")

@@ -21,7 +21,7 @@ from tqdm import tqdm
 from ulde.model.checkpoint import load_model, read_checkpoint, save_checkpoint
 from ulde.model.complexity import complexity
 from ulde.model.datasets import EvalSet, TrainingMixtures
-from ulde.model.fake_quant import attach_fake_quant
+from ulde.model.fake_quant import FakeQuant
 from ulde.model.inference import predict
 from ulde.model.metrics import snr_db
 from ulde.model.networks import UNet1d
@@ -85,7 +85,7 @@ def train(
         state = payload["progress"]
     if teacher is not None:
         teacher.eval().requires_grad_(False)
-    hooks = attach_fake_quant(model) if settings.fake_quant else []
+    fake_quant = FakeQuant(model) if settings.fake_quant else None
     started = time.monotonic() - state["elapsed_s"]
     while state["epoch"] < settings.epochs:
         model.train()
@@ -121,8 +121,8 @@ def train(
         out_of_time = settings.max_minutes and state["elapsed_s"] > 60 * settings.max_minutes
         if state["epoch"] - state["best_epoch"] >= settings.patience or out_of_time:
             break
-    for hook in hooks:
-        hook.remove()
+    if fake_quant is not None:
+        fake_quant.remove()
     best, _ = load_model(out_dir / "best.pt")
     model.load_state_dict(best.state_dict())
     return {"best_epoch": state["best_epoch"], "best_val_snr_improvement_db": state["best_val"], "epochs_run": state["epoch"]}
