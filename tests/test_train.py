@@ -55,3 +55,14 @@ def test_cli_distils_and_resumes(tmp_path, fixture_data, fixture_splits):
 def test_cli_reports_a_missing_data_dir(tmp_path, capsys):
     assert main(["student", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path / "absent")]) == 2
     assert "ulde-train: error: data directory" in capsys.readouterr().err
+
+
+def test_cli_fine_tunes_with_fake_quantization_from_a_checkpoint(tmp_path, fixture_data, fixture_splits):
+    init = tmp_path / "student.pt"
+    save_checkpoint(init, build(STUDENT), {"role": "student-kd", "teacher": "t.pt"})
+    out = tmp_path / "qat"
+    assert run(out, fixture_data, fixture_splits, "--init", str(init), "--fake-quant", "--epochs", "1") == 0
+    model, meta = load_model(out / "best.pt")
+    assert meta["settings"]["fake_quant"] and meta["init"] == str(init)
+    assert meta["role"] == "student-kd" and meta["teacher"] == "t.pt"  # the lineage is kept
+    assert not model._forward_hooks and not model._forward_pre_hooks  # nothing of the hooks is saved

@@ -1,0 +1,47 @@
+"""Per-window input normalization: one rule for training, export and the runtime."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from ulde.model.inference import predict
+from ulde.model.networks import STUDENT, TEACHER, build
+from ulde.runtime.errors import ModelFileError
+from ulde.runtime.model_files import read_manifest
+from ulde.runtime.normalization import PEAK_FLOOR_MV, window_scale
+
+
+def test_peak_scale_is_the_window_peak_with_a_floor():
+    windows = np.array([[0.5, -2.0, 1.0], [0.01, -0.02, 0.0]], dtype=np.float32)
+    assert np.array_equal(window_scale(windows, "peak"), np.array([[2.0], [PEAK_FLOOR_MV]], dtype=np.float32))
+    assert np.array_equal(window_scale(windows, "none"), np.ones((2, 1), dtype=np.float32))
+    with pytest.raises(ValueError, match="unknown input normalization 'rms'"):
+        window_scale(windows, "rms")
+
+
+def test_normalized_network_is_scale_equivariant_above_the_floor(rng):
+    torch.manual_seed(0)
+    model = build(STUDENT)
+    assert model.config.input_normalization == "peak" and TEACHER.input_normalization == "none"
+    windows = rng.normal(0, 0.5, (2, 3600)).astype(np.float32)
+    assert np.allclose(predict(model, 3 * windows), 3 * predict(model, windows), rtol=1e-4, atol=1e-5)
+
+
+def write_manifest(folder, normalization):
+    (folder / "m.onnx").write_bytes(b"")
+    (folder / "manifest.json").write_text(json.dumps({"sample_rate_hz": 360, "input_normalization": normalization}))
+    return folder / "m.onnx"
+
+
+def test_runtime_reads_the_mode_from_the_manifest(tmp_path):
+    assert read_manifest(write_manifest(tmp_path, {"mode": "peak", "peak_floor_mv": PEAK_FLOOR_MV})).input_normalization == "peak"
+
+
+@pytest.mark.parametrize("normalization", [{"mode": "rms"}, {"mode": "peak", "peak_floor_mv": 0.5}])
+def test_runtime_refuses_a_normalization_it_does_not_implement(tmp_path, normalization):
+    with pytest.raises(ModelFileError, match="input normalization"):
+        read_manifest(write_manifest(tmp_path, normalization))
