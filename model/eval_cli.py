@@ -29,11 +29,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def network_denoisers(paths: list[Path]) -> tuple[dict, dict]:
-    """(name -> denoiser, name -> checkpoint facts); names come from each checkpoint's role."""
+    """(name -> denoiser, name -> checkpoint facts); a name is the file name, network and training role."""
     denoisers, facts = {}, {}
     for path in paths:
         model, meta = load_model(path)
-        name = f"{model.config.name} ({meta.get('role', 'network')})"
+        fine_tuning = ", int8-aware fine-tuning" if (meta.get("settings") or {}).get("fake_quant") else ""
+        name = f"{path.name}: {model.config.name}, {meta.get('role', 'network')}{fine_tuning}"
         denoisers[name] = lambda w, m=model: predict(m, w)
         facts[name] = {"path": str(path), "sha256": file_sha256(path), "complexity": meta.get("complexity") or {},
                        "val_snr_improvement_db": meta.get("val_snr_improvement_db")}

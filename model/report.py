@@ -57,6 +57,10 @@ def render(results: dict) -> str:
             lines += ["", "## 3. Robustness: SNR improvement (dB) at controlled input SNR, CPSC test split", ""]
             lines += robustness_table(results["robustness"])
         if key == "stress":
-            lines += ["", "The em noise of these records spans every time part of NSTDB's em record, including the parts "
-                      "ulde trains on: this is not a clean held-out test."]
+            lines += ["", "Input: the baseline-corrected MIT-BIH 118/119 reference plus the noise NSTDB added (noisy "
+                      "record minus clean record, after removing NSTDB's 5.12 mV storage offset), both channels, "
+                      "inside the noise-on minutes. NSTDB's SNR labels are its own (measured on QRS amplitude); "
+                      "the input SNR above is ulde's per-window SNR. The em noise of these records spans every "
+                      "time part of NSTDB's em record, including the parts ulde trains on: this is not a clean "
+                      "held-out test."]
     return "\n".join(lines) + "\n"

@@ -27,7 +27,7 @@ def results(tmp_path_factory):
 
 def test_writes_json_and_markdown_with_every_section(results):
     data = json.loads((results / "results.json").read_text())
-    assert set(data["cpsc_test"]["scores"]) == {"ulde-net (student)", "band-pass 0.5-40 Hz", "wavelet db4 soft"}
+    assert set(data["cpsc_test"]["scores"]) == {"s.pt: ulde-net, student", "band-pass 0.5-40 Hz", "wavelet db4 soft"}
     assert set(data["cpsc_test"]["input_snr_db"]) == {"group1", "group2", "group3"}
     assert set(data["robustness"]["band-pass 0.5-40 Hz"]) == {"ma", "em", "bw"}
     assert data["stress"].startswith("skipped")  # the fixture has no 118e*/119e* records
