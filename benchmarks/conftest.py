@@ -7,7 +7,6 @@ models, into README.md's numbers block.
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest  # noqa: E402
 
 from benchmarks.artefacts import MissingArtefactError, find_artefacts, find_checkpoint  # noqa: E402
 from benchmarks.collector import Results, failed, write_atomically, write_json  # noqa: E402
+from tests.support import private_cache  # noqa: E402
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 REPO_ROOT = RESULTS_DIR.parent.parent
@@ -67,13 +67,8 @@ def network(checkpoint):
 @pytest.fixture(scope="session")
 def eval_cache(tmp_path_factory):
     """Evaluation-set caches go to a per-session folder, never the user's ~/.cache."""
-    previous = os.environ.get("ULDE_CACHE")
-    os.environ["ULDE_CACHE"] = str(tmp_path_factory.mktemp("ulde-cache"))
-    yield
-    if previous is None:
-        os.environ.pop("ULDE_CACHE", None)
-    else:
-        os.environ["ULDE_CACHE"] = previous
+    with private_cache(tmp_path_factory.mktemp("ulde-cache")):
+        yield
 
 
 @pytest.fixture(scope="session")

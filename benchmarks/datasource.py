@@ -8,21 +8,16 @@ test sets (``ulde.model.evaluate.group_sets``, seed 7), so the SNR figures match
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from benchmarks.bounds import FIXTURE, FULL_DATA, QualityBounds
-from ulde.model.datadir import DATA_ENV_VAR
 from ulde.model.datasets import EvalSet
 from ulde.model.evaluate import EVAL_SEED, group_sets
 from ulde.model.splits import load_splits
+from tests.support import FIXTURE_DATA, FIXTURE_SPLITS, full_data_dir
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-FIXTURE_DATA = REPO_ROOT / "tests" / "fixtures" / "data"
-FIXTURE_SPLITS = REPO_ROOT / "tests" / "fixtures" / "splits.json"
 DATABASE = "cpsc2018"
 
 
@@ -37,12 +32,6 @@ class EvalData:
     def describe(self) -> dict:
         return {"source": self.source, "database": DATABASE, "split": "test", "seed": EVAL_SEED,
                 "windows_per_group": {name: int(len(s.clean)) for name, s in self.sets.items()}}
-
-
-def full_data_dir() -> Path | None:
-    """$ULDE_DATA, else ../shared/data beside the repository; None unless it holds cpsc2018/ and nstdb/."""
-    candidate = Path(os.environ.get(DATA_ENV_VAR) or REPO_ROOT.parent / "shared" / "data")
-    return candidate if (candidate / DATABASE).is_dir() and (candidate / "nstdb").is_dir() else None
 
 
 def load_eval_data() -> EvalData:

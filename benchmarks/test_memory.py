@@ -16,7 +16,7 @@ import numpy as np
 
 from benchmarks.bounds import PEAK_RSS_MAX_MIB, RSS_GROWTH_MAX
 from benchmarks.collector import require
-from benchmarks.datasource import REPO_ROOT
+from tests.support import REPO_ROOT
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 FROM_MINUTE, TO_MINUTE = 10, 60

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-TESTS = Path(__file__).parent
-REPO_ROOT = TESTS.parent
-FIXTURE_DATA = TESTS / "fixtures" / "data"
-FIXTURE_SPLITS = TESTS / "fixtures" / "splits.json"
-
-
-def full_data_dir() -> Path | None:
-    """$ULDE_DATA, else ../shared/data beside the repository (where CI puts it); None when absent."""
-    candidate = Path(os.environ.get("ULDE_DATA") or REPO_ROOT.parent / "shared" / "data")
-    return candidate if (candidate / "cpsc2018").is_dir() and (candidate / "nstdb").is_dir() else None
+from tests.support import FIXTURE_DATA, FIXTURE_SPLITS, full_data_dir, private_cache
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _private_cache(tmp_path_factory):
     """Evaluation-set caches go to a per-session folder, never the user's ~/.cache."""
-    previous = os.environ.get("ULDE_CACHE")
-    os.environ["ULDE_CACHE"] = str(tmp_path_factory.mktemp("ulde-cache"))
-    yield
-    if previous is None:
-        os.environ.pop("ULDE_CACHE", None)
-    else:
-        os.environ["ULDE_CACHE"] = previous
+    with private_cache(tmp_path_factory.mktemp("ulde-cache")):
+        yield
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from ulde.model.complexity import complexity
 from ulde.model.eval_cli import main
 from ulde.model.networks import STUDENT, build
 
-from tests.conftest import FIXTURE_DATA, FIXTURE_SPLITS
+from tests.support import FIXTURE_DATA, FIXTURE_SPLITS
 
 
 @pytest.fixture(scope="module")
