@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from ulde.export.conv2d_twin import TWIN_TOLERANCE, Conv2dTwin, conv2d_twin
+from ulde.export.conv2d_twin import TWIN_TOLERANCE, Conv2dTwin, ShuffleUpsample, conv2d_twin
 from ulde.model.networks import STUDENT, TEACHER, build
 from ulde.runtime.signal_spec import TOTAL_STRIDE, WINDOW_SAMPLES
 
@@ -42,5 +42,14 @@ def test_twin_has_no_1d_layers_and_leaves_the_network_untouched():
     twin = Conv2dTwin(net)
     kinds = {type(m) for m in twin.modules()}
     assert not kinds & {nn.Conv1d, nn.ConvTranspose1d, nn.BatchNorm1d, nn.MaxPool1d}
-    assert nn.Conv2d in kinds and nn.ConvTranspose2d in kinds
+    assert nn.Conv2d in kinds and ShuffleUpsample in kinds and nn.ConvTranspose2d not in kinds
     assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+
+
+def test_shuffle_upsample_is_the_transposed_convolution():
+    torch.manual_seed(0)
+    conv = nn.ConvTranspose1d(6, 4, 2, stride=2)
+    x = torch.randn(3, 6, 50)
+    with torch.no_grad():
+        shuffled = ShuffleUpsample(conv)(x[:, :, None, :])[:, :, 0, :]
+        assert torch.allclose(shuffled, conv(x), atol=1e-6)
