@@ -23,7 +23,11 @@ RANGE_MOMENTUM = 0.01  # running min/max update per batch, as torch's MovingAver
 
 
 class RunningRange:
-    """Per-tensor min/max, always including 0 (int8 zero points must represent zero exactly)."""
+    """Per-tensor min/max, always including 0 (int8 zero points must represent zero exactly).
+
+    The converter calibrates each range as the min/max over all calibration windows, so a batch that
+    reaches further widens the range at once; narrower batches shrink it only slowly (``momentum``),
+    letting the range follow the weights as they change."""
 
     def __init__(self):
         self.low = self.high = None
@@ -33,8 +37,8 @@ class RunningRange:
         if self.low is None:
             self.low, self.high = low, high
         else:
-            self.low += momentum * (low - self.low)
-            self.high += momentum * (high - self.high)
+            self.low = min(low, self.low + momentum * (low - self.low))
+            self.high = max(high, self.high + momentum * (high - self.high))
 
 
 def fake_quantize(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
