@@ -23,9 +23,7 @@ from ulde.export.backends import denoise_all_routes
 from ulde.export.parity import BACKENDS, parity_report
 from ulde.model.baselines import bandpass
 from ulde.model.metrics import window_metrics
-from ulde.runtime import StreamingDenoiser, denoise
-from ulde.runtime.backends import open_backend
-from ulde.runtime.normalization import window_scale
+from ulde.runtime import StreamingDenoiser, denoise, denoise_windows
 
 
 def snr_improvement(s, denoised: np.ndarray) -> float:
@@ -71,11 +69,10 @@ def test_int8_tracks_float_on_every_noise_group(artefacts, network, eval_data, r
 def test_streaming_matches_one_window_on_every_noise_group(artefacts, eval_data, results):
     """denoise(window) (streaming framing, padded edges) loses <= 0.1 dB against one model call per window."""
     bounds, model = eval_data.bounds, artefacts.int8_tflite
-    backend, stream = open_backend(model, 1), StreamingDenoiser(model, num_threads=1)
+    stream = StreamingDenoiser(model, num_threads=1)
     groups, gates = {}, []
     for name, s in eval_data.sets.items():
-        scale = window_scale(s.noisy, stream.input_normalization)
-        one_call = np.concatenate([backend.run(window[None]) for window in s.noisy / scale]) * scale
+        one_call = denoise_windows(s.noisy, model)
         # process + flush on one denoiser is denoise(window) without re-loading the model for every window
         streamed = np.stack([np.concatenate([stream.process(window), stream.flush()]) for window in s.noisy])
         assert np.array_equal(streamed[0], denoise(s.noisy[0], model)), "process + flush differs from denoise()"

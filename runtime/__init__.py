@@ -8,7 +8,7 @@ onnxruntime; nothing else is imported (no torch, tensorflow or scipy).
 
 from ulde.runtime.errors import BackendMissingError, ModelFileError
 from ulde.runtime.model_files import shipped_model
-from ulde.runtime.offline import denoise
+from ulde.runtime.offline import denoise, denoise_windows
 from ulde.runtime.streaming import StreamingDenoiser
 
-__all__ = ["StreamingDenoiser", "denoise", "shipped_model", "ModelFileError", "BackendMissingError"]
+__all__ = ["StreamingDenoiser", "denoise", "denoise_windows", "shipped_model", "ModelFileError", "BackendMissingError"]

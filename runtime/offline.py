@@ -6,7 +6,10 @@ import os
 
 import numpy as np
 
+from ulde.runtime.backends import open_backend
 from ulde.runtime.framing import DEFAULT_TAPER
+from ulde.runtime.model_files import read_manifest, resolve_model
+from ulde.runtime.normalization import window_scale
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 from ulde.runtime.streaming import StreamingDenoiser
 
@@ -23,3 +26,20 @@ def denoise(signal, model: str | os.PathLike | None = None, *, hop: int | None =
     head = denoiser.process(signal)
     tail = denoiser.flush()
     return np.concatenate([head, tail.reshape((-1,) + head.shape[1:])], axis=0)
+
+
+def denoise_windows(windows, model: str | os.PathLike | None = None, *, num_threads: int = 1) -> np.ndarray:
+    """Denoise each window by exactly one model call, no overlap-add: (n, T) float mV -> (n, T) float32 mV.
+
+    T must be the model's window. The model's input normalization (from its manifest) is applied
+    around every call, as the streaming path does. This is the one-window-per-call protocol of the
+    paper and of ulde's evaluation tables.
+    """
+    path = resolve_model(model)
+    backend = open_backend(path, num_threads)
+    windows = np.asarray(windows, dtype=np.float32)
+    if windows.ndim != 2 or windows.shape[1] != backend.window:
+        raise ValueError(f"expected windows of shape (n, {backend.window}), got {windows.shape}")
+    scale = window_scale(windows, read_manifest(path).input_normalization)
+    normalized = windows / scale
+    return np.concatenate([backend.run(row[None]) for row in normalized]).reshape(windows.shape) * scale

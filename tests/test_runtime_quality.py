@@ -21,8 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ulde.runtime import StreamingDenoiser
-from ulde.runtime.backends import open_backend
+from ulde.runtime import StreamingDenoiser, denoise_windows
 
 CONFIGS = (("rect", 1.0), ("hann", 1.0), ("rect", 0.5), ("hann", 0.5), ("hann", 0.25), ("hann", 0.125))
 """(taper, hop as a fraction of the window)."""
@@ -43,8 +42,7 @@ def lead_runs(labels: list[str]) -> list[np.ndarray]:
 
 
 def offline(model: Path, noisy: np.ndarray) -> np.ndarray:
-    backend = open_backend(model)
-    return np.concatenate([backend.run(row[None]) for row in noisy.astype(np.float32)])
+    return denoise_windows(noisy, model)
 
 
 def streamed(d: StreamingDenoiser, noisy: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:

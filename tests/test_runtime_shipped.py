@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.runtime_fixtures import ecg_like, shipped_or_skip
-from ulde.runtime import StreamingDenoiser, denoise
+from ulde.runtime import StreamingDenoiser, denoise, denoise_windows
 from ulde.runtime.model_files import MANIFEST
 
 
@@ -65,3 +65,15 @@ def test_the_readme_quick_start_runs_as_written(capsys):
     shipped_or_skip("ulde_int8.tflite")
     exec(README_QUICK_START, {})
     assert capsys.readouterr().out.split()[0] == "True"
+
+
+def test_denoise_windows_is_one_normalized_call_per_window(rng):
+    """denoise_windows on the shipped int8 model equals streaming each window with a rect hop of T."""
+    model = shipped_or_skip("ulde_int8.tflite")
+    windows = rng.normal(0, 0.4, (3, 3600)).astype(np.float32)
+    one_call = denoise_windows(windows, model)
+    stream = StreamingDenoiser(model, hop=3600, taper="rect")
+    assert np.array_equal(one_call, np.stack([np.concatenate([stream.process(w), stream.flush()]) for w in windows]))
+    assert np.allclose(denoise_windows(3 * windows, model), 3 * one_call, atol=0.05)  # peak normalization
+    with pytest.raises(ValueError, match=r"expected windows of shape \(n, 3600\)"):
+        denoise_windows(windows[:, :100], model)
