@@ -42,6 +42,9 @@ class StreamingDenoiser:
     per lead per H input samples (``calls_per_second`` per lead). Memory: two (leads, T) float32 buffers,
     whatever the stream's length; nothing of past chunks is kept.
 
+    Each frame is divided by its peak |x| (``runtime/normalization.py``) before the model when the
+    manifest says ``input_normalization: peak``, and the output multiplied back.
+
     The first and last samples get full taper weight: the stream is framed as if preceded by T - H
     zeros and, at ``flush()``, followed by zeros up to the end of the last frame (see ``framing``).
     """
