@@ -14,19 +14,8 @@ import torch
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE
+from ulde.model.inference import predict
 from ulde.runtime.normalization import window_scale
-
-TORCH_BATCH = 64  # windows per torch call: bounded memory, still fast
-
-
-def torch_denoise(model: torch.nn.Module, windows: np.ndarray) -> np.ndarray:
-    outputs = []
-    with torch.no_grad():
-        for start in range(0, len(windows), TORCH_BATCH):
-            batch = torch.from_numpy(np.ascontiguousarray(windows[start : start + TORCH_BATCH], dtype=np.float32))
-            outputs.append(model(batch[:, None, :])[:, 0, :].numpy())
-    return np.concatenate(outputs).astype(np.float32)
-
 
 def onnx_denoise(path: Path, windows: np.ndarray) -> np.ndarray:
     options = ort.SessionOptions()
@@ -77,6 +66,6 @@ def denoise_all_routes(model: torch.nn.Module, onnx_path: Path, float_path: Path
     scale = window_scale(noisy, model.config.input_normalization)
     x = noisy / scale
     int8_out, raw_int8 = tflite_denoise(int8_path, x)
-    routes = {"torch_float": torch_denoise(model, x), "onnx_float": onnx_denoise(onnx_path, x),
-              "tflite_float": tflite_denoise(float_path, x)[0], "tflite_int8": int8_out}
-    return {name: out * scale for name, out in routes.items()}, raw_int8
+    routes = {"onnx_float": onnx_denoise(onnx_path, x), "tflite_float": tflite_denoise(float_path, x)[0], "tflite_int8": int8_out}
+    # predict applies the same normalization itself, so the torch route takes the raw windows
+    return {"torch_float": predict(model, noisy), **{name: out * scale for name, out in routes.items()}}, raw_int8
