@@ -30,40 +30,51 @@ def snr_improvement(s, denoised: np.ndarray) -> float:
     return float(np.mean(window_metrics(s.clean, s.noisy, denoised)["snr_improvement_db"]))
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap, issues #4/#6: the shipped int8 student loses 0.3-0.6 dB of SNR improvement against float "
-    "(bound 0.3 dB) and its int8-vs-float output SNR is 18-20 dB (bound 25 dB); the figures are still written "
-    "to benchmarks/results. strict: a pass fails the run, so this marker goes the day the gates are met"))
-def test_int8_tracks_float_on_every_noise_group(artefacts, network, eval_data, results):
-    """int8 TFLite vs TFLite float per group: SNR-improvement and Pearson losses, int8-vs-float output SNR."""
-    bounds = eval_data.bounds
+@pytest.fixture(scope="module")
+def int8_parity(artefacts, network, eval_data, results) -> dict:
+    """The parity report of every route on every group, recorded once in the results file."""
     sets = [(name, s.clean, s.noisy, s.labels) for name, s in eval_data.sets.items()]
     outputs = {backend: {} for backend in BACKENDS}
     for name, _, noisy, _ in sets:
         routes, _ = denoise_all_routes(network, artefacts.float_onnx, artefacts.float_tflite, artefacts.int8_tflite, noisy)
         for route, denoised in routes.items():
             outputs[route][name] = denoised
-    report = parity_report(sets, outputs, bounds.int8_loss_db)
-    gates = []
+    report = parity_report(sets, outputs, eval_data.bounds.int8_loss_db)
     for name, row in report["groups"].items():
         s = eval_data.sets[name]
         row["bandpass"] = {"snr_improvement_db": snr_improvement(s, bandpass(s.noisy))}
         row["int8_pearson_loss"] = row["tflite_float"]["pearson_out"] - row["tflite_int8"]["pearson_out"]
+    results.record("parity", {
+        "method": "Each test window denoised by one call of each route (torch eager, ONNX float with onnxruntime, "
+                  "TFLite float and int8 with LiteRT, one thread), scored by ulde.export.parity.parity_report; "
+                  "int8 losses are TFLite float minus TFLite int8. Band-pass 0.5-40 Hz shown for reference.",
+        "data": eval_data.describe(), "bounds": eval_data.bounds.__dict__, "groups": report["groups"],
+    })
+    return report
+
+
+def test_int8_loses_little_denoising_on_every_noise_group(int8_parity, eval_data, results):
+    """int8 TFLite vs TFLite float per group: losses of SNR improvement and of Pearson r."""
+    bounds, gates = eval_data.bounds, []
+    for name, row in int8_parity["groups"].items():
         gates += [
             results.gate(f"{name}: int8 loss of SNR improvement vs TFLite float", row["int8_loss_db"], "<=",
                          bounds.int8_loss_db, "dB"),
             results.gate(f"{name}: int8 loss of Pearson r vs TFLite float", row["int8_pearson_loss"], "<=",
                          bounds.int8_pearson_loss, ""),
-            results.gate(f"{name}: int8-vs-float output SNR", row["int8_vs_float_output_snr_db"], ">=",
-                         bounds.int8_vs_float_snr_db_min, "dB"),
         ]
-    results.record("parity", {
-        "method": "Each test window denoised by one call of each route (torch eager, ONNX float with onnxruntime, "
-                  "TFLite float and int8 with LiteRT, one thread), scored by ulde.export.parity.parity_report; "
-                  "int8 losses are TFLite float minus TFLite int8. Band-pass 0.5-40 Hz shown for reference.",
-        "data": eval_data.describe(), "bounds": bounds.__dict__, "groups": report["groups"],
-    })
     require(*gates)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "known gap, issue #6: the shipped int8 student's output is 23-25 dB from the float one's (bound 25 dB; "
+    "docs/model.md explains why); the figures are still written to benchmarks/results. strict: a pass "
+    "fails the run, so this marker goes the day the gate is met"))
+def test_int8_output_stays_close_to_the_float_output(int8_parity, eval_data, results):
+    """int8-vs-float output SNR per group (the output error itself, not its effect on denoising)."""
+    require(*[results.gate(f"{name}: int8-vs-float output SNR", row["int8_vs_float_output_snr_db"], ">=",
+                           eval_data.bounds.int8_vs_float_snr_db_min, "dB")
+              for name, row in int8_parity["groups"].items()])
 
 
 def test_streaming_matches_one_window_on_every_noise_group(artefacts, eval_data, results):

@@ -22,6 +22,7 @@ from ulde.export.calibration import calibration_windows, parity_sets
 from ulde.export.manifest import build_manifest, describe_file, write_manifest
 from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE, OUTPUT_NAME, export_onnx
 from ulde.model.checkpoint import file_sha256, load_model, read_checkpoint
+from ulde.model.fusion import fuse_identity_connections
 from ulde.model.metrics import snr_db
 from ulde.runtime.normalization import PEAK_FLOOR_MV, window_scale
 
@@ -75,8 +76,9 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
     work.mkdir()
     mode = model.config.input_normalization
     network_calibration = calibration[0] / window_scale(calibration[0], mode)  # what the network itself sees
-    onnx_info = export_onnx(model, stage / ONNX_FILE)
-    tflite_source, source_info = _tflite_source(model, stage / ONNX_FILE, work, network_calibration, options.conv2d_twin)
+    inference_form = fuse_identity_connections(model)  # the exported graph; parity's torch route runs `model`
+    onnx_info = export_onnx(inference_form, stage / ONNX_FILE)
+    tflite_source, source_info = _tflite_source(inference_form, stage / ONNX_FILE, work, network_calibration, options.conv2d_twin)
     from ulde.export.tflite_convert import convert  # TensorFlow is imported only now
 
     float_bytes, int8_bytes, converters = convert(tflite_source, work, network_calibration)

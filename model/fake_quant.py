@@ -3,12 +3,14 @@
 The int8 TFLite model rounds every tensor it stores to 256 levels over that tensor's calibrated range.
 With fake quantization attached, the same tensors are rounded in the forward pass, over ranges
 tracked per tensor, with a straight-through gradient; fine-tuning then teaches the float network to
-tolerate int8 rounding. The rounding points follow the converted graph: the network input and output;
-every ReLU output (a conv, or an add, with its ReLU fused); a BatchNorm output not followed by a ReLU
-(the conv before a residual add, the strided depthwise conv); the outputs of the upsampling (after
-its skip add), of the local-extrema module and its 1x1 mix, and of the head. Weights stay float and
-nothing of this is saved. A module called twice in one forward pass (a shared ReLU) gets one range
-per call.
+tolerate int8 rounding. The rounding points follow the converted graph: the network input and
+output; every ReLU or ReLU6 output (a conv, or an add, with its activation fused); the strided
+depthwise conv's BatchNorm output (no activation follows it); the outputs of the upsampling (after its
+skip add), of the local-extrema module and its 1x1 mix, and of the head. Weights stay float and
+nothing of this is saved. The graph rounded is the exported one, where each ConvBlock's identity
+connection is folded into its conv (model/fusion.py), so the conv output before that add is not a
+rounding point. A module called twice in one forward pass (a shared activation) gets one range per
+call.
 """
 
 from __future__ import annotations
@@ -83,8 +85,8 @@ class FakeQuant:
 
 def quantized_output(name: str, module: nn.Module) -> bool:
     """Whether the converted int8 graph stores this module's output as its own tensor."""
-    if isinstance(module, (nn.ReLU, Up, LocalExtrema)):
+    if isinstance(module, (nn.ReLU, nn.ReLU6, Up, LocalExtrema)):
         return True
-    if isinstance(module, nn.BatchNorm1d):  # a BN before a ReLU is fused into that ReLU's tensor
-        return name.endswith("mix.1") or name.startswith("downs.")
+    if isinstance(module, nn.BatchNorm1d):  # other BNs are folded into a conv whose output a ReLU rounds
+        return name.startswith("downs.")
     return name == "head" or name.endswith("extrema.mix")

@@ -1,19 +1,23 @@
 """ULde-net (the student) and its teacher: 1-D U-nets of one family, built from a frozen config.
 
 Shapes are (batch, channels, time); time must be a multiple of TOTAL_STRIDE and is preserved.
-Every op converts to fully-int8 TFLite with TFLite-Micro builtin kernels: ReLU (fuses into convs),
+Every op converts to fully-int8 TFLite with TFLite-Micro builtin kernels: ReLU or ReLU6 (fuse into convs),
 grouped / depthwise-strided Conv1d, ConvTranspose1d, MaxPool1d, Add, Concat; the local minimum is
 written as ``maxpool(x * -1) * -1`` because a ``Neg`` op stays float in the int8 converter.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import nn
 
 from ulde.runtime.signal_spec import NETWORK_LEVELS, TOTAL_STRIDE
+
+
+ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6}
+"""Both fuse into the int8 convolutions and adds (TFLite's RELU / RELU6 fused activations)."""
 
 
 @dataclass(frozen=True)
@@ -27,11 +31,14 @@ class UNetConfig:
     mix_kernel: int = 3  # kernel of the conventional conv that follows each grouped conv
     extrema_kernel: int = 5  # window of the local max/min module at full resolution (0 = off)
     input_normalization: str = "none"  # "peak": windows are divided by their peak |x| (runtime/normalization.py)
+    activation: str = "relu"  # "relu6" bounds every activation: narrower int8 ranges (docs/model.md)
 
     def __post_init__(self):
         for field in ("channels", "kernels", "groups"):
             if len(getattr(self, field)) != NETWORK_LEVELS + 1:
                 raise ValueError(f"{field} needs {NETWORK_LEVELS + 1} entries, got {getattr(self, field)}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")
         for c, g in zip(self.channels, self.groups):
             if c % g:
                 raise ValueError(f"channels {c} not divisible by groups {g}")
@@ -62,6 +69,13 @@ TEACHER = UNetConfig(
 """110,753 trainable parameters (18x the student), 103.8 M MACs per window: conventional convolutions."""
 
 
+STUDENT_ABLATIONS = {
+    "no-extrema": replace(STUDENT, name="ulde-net-no-extrema", extrema_kernel=0),
+    "conventional": replace(STUDENT, name="ulde-net-conventional", groups=(1,) * (NETWORK_LEVELS + 1)),
+}
+"""The student with one of its design choices undone, for the ablations of docs/model.md."""
+
+
 def conv_bn(c_in: int, c_out: int, kernel: int, groups: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv1d(c_in, c_out, kernel, padding=kernel // 2, groups=groups, bias=False), nn.BatchNorm1d(c_out))
 
@@ -70,11 +84,11 @@ class ConvBlock(nn.Module):
     """A grouped convolution (wide receptive field, few weights) followed by a conventional one that
     mixes the groups, with an identity connection around the second."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, groups: int, mix_kernel: int):
+    def __init__(self, c_in: int, c_out: int, kernel: int, groups: int, mix_kernel: int, act: nn.Module):
         super().__init__()
         self.grouped = conv_bn(c_in, c_out, kernel, groups)
         self.mix = conv_bn(c_out, c_out, mix_kernel)
-        self.act = nn.ReLU()
+        self.act = act
 
     def forward(self, x):
         h = self.act(self.grouped(x))
@@ -95,10 +109,10 @@ class Down(nn.Module):
 class Up(nn.Module):
     """Transposed convolution (kernel 2, stride 2) doubling time, then the encoder skip is added."""
 
-    def __init__(self, c_in: int, c_out: int):
+    def __init__(self, c_in: int, c_out: int, act: nn.Module):
         super().__init__()
         self.conv = nn.ConvTranspose1d(c_in, c_out, 2, stride=2)
-        self.act = nn.ReLU()
+        self.act = act
 
     def forward(self, x, skip):  # (B, C_in, T/2), (B, C_out, T) -> (B, C_out, T)
         return self.act(self.conv(x)) + skip
@@ -126,13 +140,14 @@ class UNet1d(nn.Module):
         super().__init__()
         self.config = config
         c, k, g, m = config.channels, config.kernels, config.groups, config.mix_kernel
-        self.stem = nn.Sequential(conv_bn(1, c[0], k[0]), nn.ReLU())
+        act = ACTIVATIONS[config.activation]
+        self.stem = nn.Sequential(conv_bn(1, c[0], k[0]), act())
         self.encoders = nn.ModuleList(
-            ConvBlock(c[max(i - 1, 0)], c[i], k[i], g[i], m) for i in range(NETWORK_LEVELS + 1)
+            ConvBlock(c[max(i - 1, 0)], c[i], k[i], g[i], m, act()) for i in range(NETWORK_LEVELS + 1)
         )
         self.downs = nn.ModuleList(Down(c[i]) for i in range(NETWORK_LEVELS))
-        self.ups = nn.ModuleList(Up(c[i + 1], c[i]) for i in range(NETWORK_LEVELS))
-        self.decoders = nn.ModuleList(ConvBlock(c[i], c[i], k[i], g[i], m) for i in range(NETWORK_LEVELS))
+        self.ups = nn.ModuleList(Up(c[i + 1], c[i], act()) for i in range(NETWORK_LEVELS))
+        self.decoders = nn.ModuleList(ConvBlock(c[i], c[i], k[i], g[i], m, act()) for i in range(NETWORK_LEVELS))
         self.extrema = LocalExtrema(c[0], config.extrema_kernel) if config.extrema_kernel else nn.Identity()
         self.head = nn.Conv1d(c[0], 1, 3, padding=1)
 
@@ -151,3 +166,10 @@ class UNet1d(nn.Module):
 
 def build(config: UNetConfig) -> UNet1d:
     return UNet1d(config)
+
+
+def with_activation(network: UNet1d, activation: str) -> UNet1d:
+    """The same weights in a network whose activations are ``activation`` (activations have no weights)."""
+    rebuilt = build(replace(network.config, activation=activation))
+    rebuilt.load_state_dict(network.state_dict())
+    return rebuilt

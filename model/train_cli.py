@@ -13,7 +13,7 @@ from ulde.model.checkpoint import CheckpointError, load_model
 from ulde.model.datadir import DataDirError, resolve_data_dir
 from ulde.model.datasets import clean_leads, eval_set, noise_part, TrainingMixtures
 from ulde.model.noise import GROUPS
-from ulde.model.networks import STUDENT, TEACHER, build
+from ulde.model.networks import ACTIVATIONS, STUDENT, STUDENT_ABLATIONS, TEACHER, build, with_activation
 from ulde.model.provenance import provenance
 from ulde.model.records import RecordError
 from ulde.model.splits import load_splits, split_hash
@@ -32,6 +32,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--splits", type=Path, default=None, help="split file (default: the committed model/splits/splits.json)")
     p.add_argument("--teacher", type=Path, default=None, help="teacher checkpoint: distil the student from it")
     p.add_argument("--init", type=Path, default=None, help="start from this checkpoint's weights (fine-tuning)")
+    p.add_argument("--ablation", choices=sorted(STUDENT_ABLATIONS), default=None,
+                   help="train the student with one design choice undone (docs/model.md)")
+    p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=None,
+                   help="switch the network's activations (e.g. relu6 before int8 fine-tuning; default: keep)")
     p.add_argument("--fake-quant", action="store_true", help="quantization-aware fine-tuning: simulate int8 rounding")
     p.add_argument("--kd-weight", type=float, default=0.5, help="lambda of the distillation term (with --teacher)")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
@@ -46,7 +50,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = p.parse_args(argv)
     if args.teacher is not None and args.role != "student":
         p.error("--teacher only applies to the student")
+    if args.ablation is not None and (args.role != "student" or args.init is not None):
+        p.error("--ablation trains a student variant from scratch (no --init)")
     return args
+
+
+def network_config(args: argparse.Namespace):
+    if args.role == "teacher":
+        return TEACHER
+    return STUDENT_ABLATIONS[args.ablation] if args.ablation else STUDENT
 
 
 def validation_sets(data_dir: Path, records: list[str], per_group: int) -> list:
@@ -67,7 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         data_dir = resolve_data_dir(args.data_dir)
         splits = load_splits(args.splits)["clean"][TRAIN_DATABASE]
         teacher = load_model(args.teacher)[0] if args.teacher else None
-        model, init_meta = load_model(args.init) if args.init else (build(TEACHER if args.role == "teacher" else STUDENT), {})
+        model, init_meta = load_model(args.init) if args.init else (build(network_config(args)), {})
+        if args.activation:
+            model = with_activation(model, args.activation)
         mixtures = TrainingMixtures(clean_leads(data_dir, TRAIN_DATABASE, splits["train"]), noise_part(data_dir, "train"), GROUPS)
         val_sets = validation_sets(data_dir, splits["val"], args.val_windows)
     except (DataDirError, RecordError, CheckpointError, ValueError) as exc:

@@ -1,4 +1,5 @@
-"""Shared export fixtures: one full export of an untrained student per test session, reused by every test.
+"""Shared export fixtures: one full export of an untrained student of the shipped design (the shipped
+checkpoint's config) per test session, reused by every test.
 
 Import the fixtures into a test module with ``from tests.export_fixtures import exported, untrained_checkpoint``.
 """
@@ -13,8 +14,8 @@ import pytest
 import torch
 
 from ulde.export.cli import main
-from ulde.model.checkpoint import save_checkpoint
-from ulde.model.networks import STUDENT, build
+from ulde.model.checkpoint import read_checkpoint, save_checkpoint, shipped_checkpoint
+from ulde.model.networks import UNetConfig, build
 
 # The untrained network's int8 loss means nothing; the limit is raised so the pipeline, not the
 # weights, is what these tests check. (The real student is checked against the 0.5 dB default.)
@@ -32,7 +33,8 @@ class Export:
 def untrained_checkpoint(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "student.pt"
-    save_checkpoint(path, build(STUDENT), meta={"role": "untrained test student"})
+    design = UNetConfig.from_dict(read_checkpoint(shipped_checkpoint())["config"])
+    save_checkpoint(path, build(design), meta={"role": "untrained test student"})
     return path
 
 

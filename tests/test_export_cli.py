@@ -69,6 +69,9 @@ def test_tflite_models_keep_the_window_layout_and_transpose_only_to_upsample(exp
         operators = tflite_graph.operator_counts(data)
         # the time interleave of each ShuffleUpsample (and onnx2tf's layout pair around it); nothing else
         assert operators.get("TRANSPOSE", 0) <= 3 * NETWORK_LEVELS and "TRANSPOSE_CONV" not in operators
+        # every activation is fused into its conv or add; the identity adds are folded into convs
+        assert not {"RELU", "RELU6", "MINIMUM", "MAXIMUM"} & set(operators), operators
+        assert operators["ADD"] == 1 + NETWORK_LEVELS  # the local-extrema add and one skip add per level
         tflite_graph.require_aligned_buffers(data)
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ulde.model.complexity import complexity
-from ulde.model.networks import STUDENT, TEACHER, UNetConfig, build
+from ulde.model.networks import STUDENT, TEACHER, UNetConfig, build, with_activation
 from ulde.runtime.signal_spec import TOTAL_STRIDE, WINDOW_SAMPLES
 
 PAPER_PARAMS, PAPER_MACS = 6_900, 6_600_000
@@ -53,3 +53,17 @@ def test_config_round_trips_and_validates():
         UNetConfig("x", (4, 8), (3, 3, 3, 3, 3), (1, 1, 1, 1, 1))
     with pytest.raises(ValueError, match="not divisible by groups"):
         UNetConfig("x", (6, 8, 8, 8, 8), (3, 3, 3, 3, 3), (4, 1, 1, 1, 1))
+
+
+def test_with_activation_keeps_the_weights_and_bounds_the_activations():
+    torch.manual_seed(0)
+    net = build(STUDENT).eval()
+    bounded = with_activation(net, "relu6").eval()
+    assert bounded.config.activation == "relu6" and net.config.activation == "relu"
+    assert sum(isinstance(m, torch.nn.ReLU6) for m in bounded.modules()) == 1 + 9 + 4  # stem, one per block (used twice), one per upsampling
+    small, large = torch.randn(2, 1, 3600) * 1e-3, torch.randn(2, 1, 3600) * 1e3
+    with torch.no_grad():
+        assert torch.allclose(bounded(small), net(small), atol=1e-6)  # nothing reaches 6: same function
+        assert not torch.allclose(bounded(large), net(large))
+    with pytest.raises(ValueError, match="activation 'gelu'"):
+        UNetConfig.from_dict({**STUDENT.to_dict(), "activation": "gelu"})

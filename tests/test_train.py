@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 import torch
 
 from ulde.model.checkpoint import load_model, save_checkpoint
@@ -57,12 +58,25 @@ def test_cli_reports_a_missing_data_dir(tmp_path, capsys):
     assert "ulde-train: error: data directory" in capsys.readouterr().err
 
 
+def test_cli_trains_an_ablation_variant_and_refuses_it_with_init(tmp_path, fixture_data, fixture_splits, capsys):
+    out = tmp_path / "ablation"
+    assert run(out, fixture_data, fixture_splits, "--ablation", "no-extrema", "--epochs", "1") == 0
+    model, _ = load_model(out / "best.pt")
+    assert model.config.extrema_kernel == 0 and model.config.name == "ulde-net-no-extrema"
+    init = tmp_path / "student.pt"
+    save_checkpoint(init, build(STUDENT), {"role": "student"})
+    with pytest.raises(SystemExit):
+        run(tmp_path / "x", fixture_data, fixture_splits, "--ablation", "conventional", "--init", str(init))
+    assert "--ablation trains a student variant from scratch" in capsys.readouterr().err
+
+
 def test_cli_fine_tunes_with_fake_quantization_from_a_checkpoint(tmp_path, fixture_data, fixture_splits):
     init = tmp_path / "student.pt"
     save_checkpoint(init, build(STUDENT), {"role": "student-kd", "teacher": "t.pt"})
     out = tmp_path / "qat"
-    assert run(out, fixture_data, fixture_splits, "--init", str(init), "--fake-quant", "--epochs", "1") == 0
+    assert run(out, fixture_data, fixture_splits, "--init", str(init), "--fake-quant", "--activation", "relu6", "--epochs", "1") == 0
     model, meta = load_model(out / "best.pt")
     assert meta["settings"]["fake_quant"] and meta["init"] == str(init)
+    assert model.config.activation == "relu6" and isinstance(model.stem[1], torch.nn.ReLU6)
     assert meta["role"] == "student-kd" and meta["teacher"] == "t.pt"  # the lineage is kept
     assert not model._forward_hooks and not model._forward_pre_hooks  # nothing of the hooks is saved
