@@ -1,7 +1,7 @@
 """The inference form of a trained network: each ConvBlock's identity connection folded into its conv.
 
-A ConvBlock computes ``relu(bn(conv(h)) + h)``. With BatchNorm folded into the conv, adding ``h`` is
-adding 1 to the centre tap of the conv's diagonal, so the block becomes ``relu(conv'(h))``: the same
+A ConvBlock computes ``act(bn(conv(h)) + h)``. With BatchNorm folded into the conv, adding ``h`` is
+adding 1 to the centre tap of the conv's diagonal, so the block becomes ``act(conv'(h))``: the same
 function (up to float rounding), one op fewer, and, for the int8 model, one rounded tensor fewer per
 block. That tensor, the conv output before the residual add, has a wide signed range, and rounding it
 was the largest single source of int8 error (docs/model.md). The identity connection stays in the
@@ -20,7 +20,7 @@ from ulde.model.networks import ConvBlock, UNet1d
 
 
 class FusedConvBlock(nn.Module):
-    """``relu(mix(relu(grouped(x))))`` where ``mix`` already contains the identity connection."""
+    """``act(mix(act(grouped(x))))`` where ``mix`` already contains the identity connection."""
 
     def __init__(self, block: ConvBlock):
         super().__init__()
