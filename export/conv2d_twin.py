@@ -90,23 +90,15 @@ def _to_2d(module: nn.Module) -> nn.Module:
 
 
 class Conv2dTwin(nn.Module):
-    """(B, 1, T) -> (B, 1, T) through the 2-D layers; mirrors UNet1d.forward step by step."""
+    """(B, 1, T) -> (B, 1, T) through the 2-D layers: the network's own forward on a (B, 1, 1, T) image."""
 
     def __init__(self, network: UNet1d):
         super().__init__()
         self.net = _to_2d(copy.deepcopy(network)).eval()
 
-    def forward(self, x):  # (B, 1, T) -> (B, 1, 1, T) -> ... -> (B, 1, T)
-        n = self.net
+    def forward(self, x):
         image = x.reshape(x.shape[0], 1, 1, x.shape[-1])
-        h = n.encoders[0](n.stem(image))
-        skips = [h]
-        for i in range(1, len(n.encoders)):
-            h = n.encoders[i](n.downs[i - 1](h))  # (B, c[i], 1, T / 2^i)
-            skips.append(h)
-        for i in reversed(range(len(n.ups))):
-            h = n.decoders[i](n.ups[i](h, skips[i]))
-        return (image - n.head(n.extrema(h))).reshape(x.shape)
+        return self.net.denoise_unchecked(image).reshape(x.shape)
 
 
 def conv2d_twin(network: UNet1d, probe: torch.Tensor) -> tuple[Conv2dTwin, float]:

@@ -154,6 +154,11 @@ class UNet1d(nn.Module):
     def forward(self, x):  # (B, 1, T) -> (B, 1, T)
         if x.ndim != 3 or x.shape[1] != 1 or x.shape[-1] % TOTAL_STRIDE:
             raise ValueError(f"expected (batch, 1, T) with T a multiple of {TOTAL_STRIDE}, got {tuple(x.shape)}")
+        return self.denoise_unchecked(x)
+
+    def denoise_unchecked(self, x):
+        """The network on a checked input, in any layout whose channel axis is 1 and time axis last:
+        (B, 1, T) here, (B, 1, 1, T) in the exporter's Conv2d twin (export/conv2d_twin.py)."""
         h = self.encoders[0](self.stem(x))
         skips = [h]
         for i in range(1, NETWORK_LEVELS + 1):
