@@ -7,21 +7,9 @@ import torch
 from torch import nn
 
 from ulde.export.conv2d_twin import TWIN_TOLERANCE, Conv2dTwin, ShuffleUpsample, conv2d_twin
-from ulde.model.networks import STUDENT, TEACHER, build
+from ulde.model.networks import STUDENT, TEACHER
 from ulde.runtime.signal_spec import TOTAL_STRIDE, WINDOW_SAMPLES
-
-
-def randomized(config):
-    """A network with random weights and non-trivial BatchNorm statistics, in eval mode."""
-    torch.manual_seed(7)
-    net = build(config)
-    for module in net.modules():
-        if isinstance(module, nn.BatchNorm1d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.5, 2.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.2, 0.2)
-    return net.eval()
+from tests.network_support import randomized
 
 
 @pytest.mark.parametrize("config", [STUDENT, TEACHER], ids=lambda c: c.name)

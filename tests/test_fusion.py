@@ -7,23 +7,12 @@ import torch
 from torch import nn
 
 from ulde.model.fusion import FusedConvBlock, fuse_identity_connections, identity_folded
-from ulde.model.networks import STUDENT, ConvBlock, build
-
-
-def trained_looking(network):
-    """Non-trivial BatchNorm statistics and affine parameters, as after training."""
-    torch.manual_seed(1)
-    for module in network.modules():
-        if isinstance(module, nn.BatchNorm1d):
-            module.running_mean.uniform_(-0.5, 0.5)
-            module.running_var.uniform_(0.2, 3.0)
-            module.weight.data.uniform_(0.5, 1.5)
-            module.bias.data.uniform_(-0.3, 0.3)
-    return network.eval()
+from ulde.model.networks import STUDENT, ConvBlock
+from tests.network_support import randomized
 
 
 def test_fused_network_computes_the_same_function_with_no_residual_add_left_in_its_blocks():
-    network = trained_looking(build(STUDENT))
+    network = randomized(STUDENT)
     fused = fuse_identity_connections(network)
     x = torch.randn(3, 1, 3600)
     with torch.no_grad():
