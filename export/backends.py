@@ -16,6 +16,7 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE
 from ulde.model.inference import predict
 from ulde.runtime.normalization import window_scale
+from ulde.runtime.quantization import check_quantization, dequantize, quantize
 
 def onnx_denoise(path: Path, windows: np.ndarray) -> np.ndarray:
     options = ort.SessionOptions()
@@ -23,15 +24,6 @@ def onnx_denoise(path: Path, windows: np.ndarray) -> np.ndarray:
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     out = [session.run(None, {INPUT_NAME: w.reshape(IO_SHAPE).astype(np.float32)})[0].reshape(-1) for w in windows]
     return np.stack(out).astype(np.float32)
-
-
-def quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    """float mV -> int8 with round-half-to-even and saturation, as TFLite's QUANTIZE op does."""
-    return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
-
-
-def dequantize(q: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
-    return ((q.astype(np.float32) - zero_point) * scale).astype(np.float32)
 
 
 def tflite_denoise(path: Path, windows: np.ndarray, reference_kernels: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
@@ -45,16 +37,19 @@ def tflite_denoise(path: Path, windows: np.ndarray, reference_kernels: bool = Fa
     interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     integer = inp["dtype"] == np.int8
+    if integer:  # the runtime's own (de)quantization, so parity measures what the runtime computes
+        in_quant = check_quantization(np.int8, inp["quantization"], f"{path} input")
+        out_quant = check_quantization(np.int8, out["quantization"], f"{path} output")
     raw = []
     for window in windows:
         x = window.reshape(IO_SHAPE).astype(np.float32)
-        interpreter.set_tensor(inp["index"], quantize(x, *inp["quantization"]) if integer else x)
+        interpreter.set_tensor(inp["index"], quantize(x, *in_quant, np.int8) if integer else x)
         interpreter.invoke()
         raw.append(interpreter.get_tensor(out["index"]).reshape(-1).copy())
     raw = np.stack(raw)
     if not integer:
         return raw.astype(np.float32), None
-    return dequantize(raw, *out["quantization"]), raw
+    return dequantize(raw, *out_quant), raw
 
 
 def denoise_all_routes(model: torch.nn.Module, onnx_path: Path, float_path: Path, int8_path: Path,
