@@ -47,7 +47,9 @@ class LeadRunner:
 
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         leads = frames.shape[0]
-        if leads == 1 or not self.backend.supports_batch or self._batch_exact.get(leads) is False:
+        if leads == 1:
+            return self.backend.run(frames)
+        if not self.backend.supports_batch or self._batch_exact.get(leads) is False:
             return self.one_by_one(frames)
         if leads in self._batch_exact:
             return self.backend.run(frames)

@@ -23,5 +23,7 @@ def window_scale(windows: np.ndarray, mode: str) -> np.ndarray:
     windows = np.asarray(windows, dtype=np.float32)
     if mode == "none":
         return np.ones(windows.shape[:-1] + (1,), dtype=np.float32)
-    peak = np.max(np.abs(windows), axis=-1, keepdims=True) if windows.shape[-1] else np.zeros(windows.shape[:-1] + (1,))
-    return np.maximum(peak, np.float32(PEAK_FLOOR_MV)).astype(np.float32)
+    if not windows.shape[-1]:
+        return np.full(windows.shape[:-1] + (1,), PEAK_FLOOR_MV, dtype=np.float32)
+    peak = np.abs(windows).max(axis=-1, keepdims=True)
+    return np.maximum(peak, np.float32(PEAK_FLOOR_MV), out=peak)

@@ -26,13 +26,24 @@ def check_quantization(dtype: type, quantization: tuple, where: str) -> tuple[np
     return np.float32(scale), np.float32(zero_point)
 
 
+_SATURATION = {np.dtype(t): (np.float32(np.iinfo(t).min), np.float32(np.iinfo(t).max)) for t in INTEGER_DTYPES}
+"""Integer range of each type as float32 bounds, computed once (this runs once per streamed frame)."""
+
+
 def quantize(x: np.ndarray, scale: np.float32, zero_point: np.float32, dtype: type) -> np.ndarray:
-    """float32 mV array -> integer array of ``dtype`` (any shape), saturating."""
-    info = np.iinfo(dtype)
-    q = np.rint(x / scale) + zero_point
-    return np.clip(q, info.min, info.max).astype(dtype)
+    """float32 mV array -> integer array of ``dtype`` (any shape), saturating.
+
+    Computes clip(rint(x / scale) + zero_point) in one float32 buffer, updated in place.
+    """
+    low, high = _SATURATION[np.dtype(dtype)]
+    q = np.divide(x, scale, dtype=np.float32)
+    np.rint(q, out=q)
+    np.add(q, zero_point, out=q)
+    np.clip(q, low, high, out=q)
+    return q.astype(dtype)
 
 
 def dequantize(q: np.ndarray, scale: np.float32, zero_point: np.float32) -> np.ndarray:
-    """Integer array -> float32 mV array (same shape)."""
-    return (q.astype(np.float32) - zero_point) * scale
+    """Integer array -> float32 mV array (same shape): (q - zero_point) * scale."""
+    real = np.subtract(q, zero_point, dtype=np.float32)
+    return np.multiply(real, scale, out=real)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ulde.runtime.backends import LeadRunner, open_backend
 from ulde.runtime.chunks import Layout, as_samples
-from ulde.runtime.framing import DEFAULT_TAPER, make_framing
+from ulde.runtime.framing import DEFAULT_TAPER, make_framing, mirror_pad
 from ulde.runtime.model_files import read_manifest, resolve_model
 from ulde.runtime.normalization import window_scale
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
@@ -46,7 +46,9 @@ class StreamingDenoiser:
     manifest says ``input_normalization: peak``, and the output multiplied back.
 
     The first and last samples get full taper weight: the stream is framed as if preceded by T - H
-    zeros and, at ``flush()``, followed by zeros up to the end of the last frame (see ``framing``).
+    samples and, at ``flush()``, followed by samples up to the end of the last frame, both mirrored
+    from the stream's own ends (see ``framing``). The head's mirror uses only the first frame's samples,
+    so it adds no delay.
     """
 
     def __init__(self, model: str | os.PathLike | None = None, *, hop: int | None = None,
@@ -101,8 +103,9 @@ class StreamingDenoiser:
         """Forget the stream: empty buffers, next chunk starts a new stream (possibly another layout)."""
         self._layout: Layout | None = None
         self._frame = self._acc = None  # (leads, T) float32 each, allocated by the first chunk
-        self._fill = self.framing.left_pad  # samples in the frame buffer, counting the virtual zeros
-        self._skip = self.framing.left_pad  # leading outputs that belong to the virtual zeros
+        self._fill = self.framing.left_pad  # samples in the frame buffer, counting the virtual head
+        self._skip = self.framing.left_pad  # leading outputs that belong to the virtual head
+        self._head_written = self.framing.left_pad == 0  # the virtual head is mirrored in once, see _write_head
         self._n_in = self._n_out = 0  # real samples accepted / returned
 
     def buffer_nbytes(self) -> int:
@@ -123,17 +126,29 @@ class StreamingDenoiser:
         return self._shaped(self._consume(samples))
 
     def flush(self) -> np.ndarray:
-        """Return the remaining samples (zero-padded frames) and reset for a new stream."""
+        """Return the remaining samples (frames completed by mirroring the stream's end) and reset for a new stream."""
         if self._layout is None:
             return np.zeros(0, dtype=np.float32)
         blocks = []
-        while self._n_out < self._n_in:
-            self._frame[:, self._fill :] = 0.0
-            self._fill = self.window_samples
-            blocks.append(self._step(limit=self._n_in - self._n_out))
+        if self._n_out < self._n_in:
+            if not self._head_written:
+                self._write_head()
+            window, hop, fill = self.window_samples, self.hop_samples, self._fill
+            steps = -(-fill // hop)  # frames until every buffered position has been released
+            tail = mirror_pad(self._frame[:, :fill], 0, (steps - 1) * hop + window - fill)
+            for k in range(steps):
+                self._frame[:] = tail[:, k * hop : k * hop + window]
+                self._fill = window
+                blocks.append(self._step(limit=self._n_in - self._n_out))
         out = self._shaped(self._join(blocks))
         self.reset()
         return out
+
+    def _write_head(self) -> None:
+        """Mirror the first real samples into the P virtual positions before them (once per stream)."""
+        head = self.framing.left_pad
+        self._frame[:, :head] = mirror_pad(self._frame[:, head : self._fill], head, 0)[:, :head]
+        self._head_written = True
 
     def _consume(self, samples: np.ndarray) -> np.ndarray:
         blocks, pos, n = [], 0, samples.shape[1]
@@ -143,6 +158,8 @@ class StreamingDenoiser:
             self._fill += take
             pos += take
             if self._fill == self.window_samples:
+                if not self._head_written:
+                    self._write_head()
                 blocks.append(self._step())
         return self._join(blocks)
 
@@ -150,8 +167,10 @@ class StreamingDenoiser:
         """Run the full frame, add it into the accumulator, pop the H final samples: (leads, <=H)."""
         hop = self.hop_samples
         scale = window_scale(self._frame, self.input_normalization)  # (leads, 1): per-frame, see normalization
-        denoised = self._runner(self._frame / scale) * scale  # (leads, T) float32
-        self._acc += self.framing.taper * denoised
+        denoised = self._runner(self._frame / scale)  # (leads, T) float32, a fresh array: updated in place
+        denoised *= scale
+        denoised *= self.framing.taper
+        self._acc += denoised
         block = self._acc[:, :hop] / self.framing.coverage
         self._acc[:, :-hop] = self._acc[:, hop:]
         self._acc[:, -hop:] = 0.0

@@ -118,15 +118,29 @@ def test_overlap_add_weights_sum_to_one_at_every_sample(hop, taper):
     np.testing.assert_allclose(out, signal.astype(np.float32), rtol=tolerance, atol=tolerance)
 
 
-def test_rect_taper_without_overlap_is_the_model_on_consecutive_windows(tiny_model):
-    """hop = window, rect taper: frames are exactly the consecutive windows, last one zero-padded."""
+@pytest.mark.parametrize("hop, taper, n", [(W, "rect", 2 * W + 2000), (W // 2, "hann", 2 * W + 1700)])
+def test_denoise_is_overlap_add_on_the_mirror_padded_signal(hop, taper, n):
+    """The textbook computation, written out: pad both ends by mirroring (numpy "symmetric"), run the
+    model on every frame (normalised as its manifest says), taper, overlap-add, divide by the summed taper. (For these
+    lengths the end's mirror needs no second reflection.)"""
     from ulde.runtime.backends import open_backend
+    from ulde.runtime.framing import make_framing
+    from ulde.runtime.model_files import read_manifest, resolve_model
+    from ulde.runtime.normalization import window_scale
 
-    signal = ecg_like(2 * W + 100, seed=5).astype(np.float32)
-    padded = np.concatenate([signal, np.zeros(W - 100, np.float32)]).reshape(3, W)
-    backend = open_backend(tiny_model)
-    expected = np.concatenate([backend.run(row[None])[0] for row in padded])[: len(signal)]
-    assert np.array_equal(denoise(signal, tiny_model, hop=W, taper="rect"), expected)
+    model, signal = resolve_model(None), ecg_like(n, seed=5).astype(np.float32)  # shipped: peak-normalised
+    framing, backend = make_framing(W, hop, taper), open_backend(model)
+    normalization = read_manifest(model).input_normalization
+    head = W - hop
+    frames_needed = -(-(head + n) // hop)  # the last real sample's block is released by frame (head + n - 1) // hop
+    padded = np.pad(signal, (head, (frames_needed - 1) * hop + W - head - n), mode="symmetric")
+    accumulated = np.zeros(len(padded), np.float32)
+    for k in range(frames_needed):
+        frame = padded[None, k * hop : k * hop + W]
+        scale = window_scale(frame, normalization)
+        accumulated[k * hop : k * hop + W] += backend.run(frame / scale)[0] * scale[0] * framing.taper
+    expected = (accumulated / np.resize(framing.coverage, len(padded)))[head : head + n]
+    np.testing.assert_allclose(denoise(signal, model, hop=hop, taper=taper), expected, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("model_name", ["tflite_int8", "onnx_float", "onnx_dynamic_batch"])
