@@ -23,7 +23,7 @@ DEFAULT_TAPER = "hann"
 DEFAULT_HOP_DIVISOR = 2
 """Default hop = window // 2 = 1800 samples (5 s), used when the manifest gives none.
 
-Measured with tests/test_runtime_quality.py (CPSC 2018 test split, NSTDB groups 1-3): streaming with
+Measured with benchmarks/streaming_quality.py (CPSC 2018 test split, NSTDB groups 1-3): streaming with
 hann / hop T/2 scored above one window at a time (float ONNX +0.01..+0.08 dB, int8 TFLite +0.23..+0.29 dB,
 early student checkpoint) at 2 interpreter calls per window; hop T/4 added <= 0.04 dB more in float
 but +0.4..+0.5 dB in int8 (overlap averages quantization noise) for twice the calls. The manifest's
