@@ -58,6 +58,10 @@ class OnnxBackend:
         self.supports_batch = in_shape[0] is None  # a fixed batch of 1 cannot take several leads
         self.input_dtype = np.dtype(np.float32)
 
+    def run_rows(self, frames: np.ndarray) -> np.ndarray:
+        """(B, T) float32 mV -> (B, T) float32 mV, one session call per row."""
+        return np.concatenate([self.run(row[None]) for row in frames]) if len(frames) else frames.copy()
+
     def run(self, frames: np.ndarray) -> np.ndarray:
         """(B, T) float32 mV -> (B, T) float32 mV, B model rows in one session call."""
         batch = frames.shape[0]

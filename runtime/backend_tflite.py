@@ -83,6 +83,23 @@ class TFLiteBackend:
             raise
         self._batch = batch
 
+    def run_rows(self, frames: np.ndarray) -> np.ndarray:
+        """(B, T) float32 mV -> (B, T) float32 mV, one interpreter call per row.
+
+        The (de)quantization runs once over all rows (the same float32 operations, row by row, as
+        ``run``), so a stream pays its numpy overhead per chunk instead of per frame.
+        """
+        if self._batch != 1:
+            self._resize(1)
+        x = frames if self._in_quant is None else quantize(frames, *self._in_quant)
+        y = np.empty((frames.shape[0], self.window), dtype=self._output["dtype"])
+        shape, index_in, index_out = [1] + self._unit_shape, self._input["index"], self._output["index"]
+        for row, out in zip(x, y):
+            self._interpreter.set_tensor(index_in, row.reshape(shape))
+            self._interpreter.invoke()
+            out[:] = self._interpreter.get_tensor(index_out).reshape(self.window)
+        return y if self._out_quant is None else dequantize(y, *self._out_quant[:2])
+
     def run(self, frames: np.ndarray) -> np.ndarray:
         """(B, T) float32 mV -> (B, T) float32 mV, B model rows in one interpreter call."""
         batch = frames.shape[0]

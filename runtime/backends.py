@@ -16,7 +16,8 @@ SUFFIXES = {".tflite": "LiteRT", ".onnx": "onnxruntime"}
 
 
 def open_backend(path: Path, num_threads: int = 1):
-    """A backend object with ``window`` (samples), ``name``, ``supports_batch`` and ``run(frames)``."""
+    """A backend object with ``window`` (samples), ``name``, ``supports_batch``, ``run(frames)`` (B rows in
+    one call) and ``run_rows(frames)`` (one call per row); both return a new float32 array."""
     suffix = path.suffix.lower()
     if suffix == ".tflite":
         from ulde.runtime.backend_tflite import TFLiteBackend
@@ -45,11 +46,15 @@ class LeadRunner:
     def one_by_one(self, frames: np.ndarray) -> np.ndarray:
         return np.concatenate([self.backend.run(frames[i : i + 1]) for i in range(frames.shape[0])])
 
+    def run_frames(self, frames: np.ndarray) -> np.ndarray:
+        """(k, L, T) float32 -> (k, L, T) float32: k frames of L leads, each frame as ``__call__`` runs it."""
+        if frames.shape[1] == 1:
+            return self.backend.run_rows(frames[:, 0])[:, None]
+        return np.stack([self(frame) for frame in frames])
+
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         leads = frames.shape[0]
-        if leads == 1:
-            return self.backend.run(frames)
-        if not self.backend.supports_batch or self._batch_exact.get(leads) is False:
+        if leads == 1 or not self.backend.supports_batch or self._batch_exact.get(leads) is False:
             return self.one_by_one(frames)
         if leads in self._batch_exact:
             return self.backend.run(frames)

@@ -13,6 +13,9 @@ from ulde.runtime.model_files import read_manifest, resolve_model
 from ulde.runtime.normalization import window_scale
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
+FRAMES_PER_BATCH = 16
+"""Frames whose numpy work runs together (each still one interpreter call): bounds a long chunk's
+transient memory to a few times 16 * leads * T * 4 bytes."""
 RESAMPLE_HINT = (
     "resample first, e.g. scipy.signal.resample_poly(x, up, down, axis=0) with "
     "up/down = {model}/{given} reduced by their gcd (ulde-denoise does this for files)"
@@ -40,7 +43,8 @@ class StreamingDenoiser:
     for the shipped model (T = 3600, H = 1800): output is released in blocks of H samples, one block per H input samples,
     and the newest sample of a block waits T - H samples, the oldest T - 1. Cost: one interpreter call
     per lead per H input samples (``calls_per_second`` per lead). Memory: two (leads, T) float32 buffers,
-    whatever the stream's length; nothing of past chunks is kept.
+    whatever the stream's length; nothing of past chunks is kept (a chunk that completes many frames
+    handles them FRAMES_PER_BATCH at a time).
 
     Each frame is divided by its peak |x| (``runtime/normalization.py``) before the model when the
     manifest says ``input_normalization: peak``, and the output multiplied back.
@@ -129,18 +133,15 @@ class StreamingDenoiser:
         """Return the remaining samples (frames completed by mirroring the stream's end) and reset for a new stream."""
         if self._layout is None:
             return np.zeros(0, dtype=np.float32)
-        blocks = []
+        frames = []
         if self._n_out < self._n_in:
             if not self._head_written:
                 self._write_head()
             window, hop, fill = self.window_samples, self.hop_samples, self._fill
-            steps = -(-fill // hop)  # frames until every buffered position has been released
-            tail = mirror_pad(self._frame[:, :fill], 0, (steps - 1) * hop + window - fill)
-            for k in range(steps):
-                self._frame[:] = tail[:, k * hop : k * hop + window]
-                self._fill = window
-                blocks.append(self._step(limit=self._n_in - self._n_out))
-        out = self._shaped(self._join(blocks))
+            count = -(-fill // hop)  # frames until every buffered position has been released
+            tail = mirror_pad(self._frame[:, :fill], 0, (count - 1) * hop + window - fill)
+            frames = [tail[:, k * hop : k * hop + window] for k in range(count)]
+        out = self._shaped(self._overlap_add(frames, limit=self._n_in - self._n_out))
         self.reset()
         return out
 
@@ -151,38 +152,55 @@ class StreamingDenoiser:
         self._head_written = True
 
     def _consume(self, samples: np.ndarray) -> np.ndarray:
-        blocks, pos, n = [], 0, samples.shape[1]
+        """Buffer the samples; the frames they complete are copied out and run FRAMES_PER_BATCH at a time."""
+        frames, blocks, pos, n = [], [], 0, samples.shape[1]
+        window, hop = self.window_samples, self.hop_samples
         while pos < n:
-            take = min(self.window_samples - self._fill, n - pos)
+            take = min(window - self._fill, n - pos)
             self._frame[:, self._fill : self._fill + take] = samples[:, pos : pos + take]
             self._fill += take
             pos += take
-            if self._fill == self.window_samples:
+            if self._fill == window:
                 if not self._head_written:
                     self._write_head()
-                blocks.append(self._step())
-        return self._join(blocks)
+                frames.append(self._frame.copy())
+                self._frame[:, :-hop] = self._frame[:, hop:]
+                self._fill -= hop
+                if len(frames) == FRAMES_PER_BATCH:  # bounds the copies a long chunk holds at once
+                    blocks.append(self._overlap_add(frames))
+                    frames = []
+        blocks.append(self._overlap_add(frames))
+        return self._joined(blocks)
 
-    def _step(self, limit: int | None = None) -> np.ndarray:
-        """Run the full frame, add it into the accumulator, pop the H final samples: (leads, <=H)."""
-        hop = self.hop_samples
-        scale = window_scale(self._frame, self.input_normalization)  # (leads, 1): per-frame, see normalization
-        denoised = self._runner(self._frame / scale)  # (leads, T) float32, a fresh array: updated in place
-        denoised *= scale
-        denoised *= self.framing.taper
-        self._acc += denoised
-        block = self._acc[:, :hop] / self.framing.coverage
-        self._acc[:, :-hop] = self._acc[:, hop:]
-        self._acc[:, -hop:] = 0.0
-        self._frame[:, :-hop] = self._frame[:, hop:]
-        self._fill -= hop
-        drop = min(self._skip, hop)
-        self._skip -= drop
-        block = block[:, drop:] if limit is None else block[:, drop : drop + limit]
-        self._n_out += block.shape[1]
-        return block
+    def _overlap_add(self, frames: list, limit: int | None = None) -> np.ndarray:
+        """Denoise consecutive (leads, T) frames, add each into the accumulator and pop its H final
+        samples; (leads, m) with m <= len(frames) * H, at most ``limit`` (the rest of a flushed stream).
 
-    def _join(self, blocks: list) -> np.ndarray:
+        The per-frame normalisation and (de)quantization run once over all the frames: element by
+        element the same float32 operations as frame by frame, so any chunking gives the same output.
+        """
+        hop, blocks = self.hop_samples, []
+        for start in range(0, len(frames), FRAMES_PER_BATCH):
+            stacked = np.stack(frames[start : start + FRAMES_PER_BATCH])  # (k, leads, T)
+            scale = window_scale(stacked, self.input_normalization)  # (k, leads, 1): per frame, see normalization
+            denoised = self._runner.run_frames(stacked / scale)  # a fresh array: updated in place
+            denoised *= scale
+            denoised *= self.framing.taper
+            for contribution in denoised:
+                self._acc += contribution
+                block = self._acc[:, :hop] / self.framing.coverage
+                self._acc[:, :-hop] = self._acc[:, hop:]
+                self._acc[:, -hop:] = 0.0
+                drop = min(self._skip, hop)
+                self._skip -= drop
+                blocks.append(block[:, drop:])
+        out = self._joined(blocks)
+        out = out if limit is None else out[:, :limit]
+        self._n_out += out.shape[1]
+        return out
+
+    def _joined(self, blocks: list) -> np.ndarray:
+        """(leads, m) blocks side by side: (leads, sum of m)."""
         if not blocks:
             return np.zeros((self._layout.leads, 0), dtype=np.float32)
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
