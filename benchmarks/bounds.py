@@ -29,7 +29,10 @@ class QualityBounds:
 FULL_DATA = QualityBounds(int8_loss_db=0.3, int8_pearson_loss=0.005, int8_vs_float_snr_db_min=25.0, streaming_loss_db=0.1)
 """On the full test split (288 windows per group with the committed splits)."""
 
-FIXTURE = QualityBounds(int8_loss_db=0.5, int8_pearson_loss=0.01, int8_vs_float_snr_db_min=25.0, streaming_loss_db=0.2)
+FIXTURE = QualityBounds(int8_loss_db=0.5, int8_pearson_loss=0.01, int8_vs_float_snr_db_min=25.0, streaming_loss_db=0.5)
 """On the 4-window-per-group test fixture: the mean of 4 windows moves with single windows (a noisy
 window's int8 loss alone can reach a few tenths of a dB), so the mean-based bounds are widened; the
-int8-vs-float output SNR is a per-window property of the quantization and keeps its bound."""
+int8-vs-float output SNR is a per-window property of the quantization and keeps its bound.
+Streaming: on the full test split the per-window streaming loss has a standard deviation of 0.39 /
+0.44 / 0.50 dB (groups 1 / 2 / 3, shipped int8 model), so a mean of 4 windows has a standard error
+of 0.2-0.25 dB; the bound is the full split's 0.1 dB plus two standard errors."""

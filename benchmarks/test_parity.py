@@ -7,8 +7,8 @@ float model per group, with an int8-vs-float output SNR >= 25 dB (bounds for the
 fixture's are in benchmarks/bounds.py).
 
 Streaming vs one window: each test window (10 s) denoised by the runtime as a signal of its own,
-``denoise(window)`` with the int8 model (hop 1800, hann taper: three overlapping frames, the stream's
-zero padding before and after), against one int8 model call on exactly that window. Both go through the
+``denoise(window)`` with the int8 model (hop 1800, hann taper: three overlapping frames, the window
+mirrored at both ends to fill them), against one int8 model call on exactly that window. Both go through the
 runtime's LiteRT backend, so only the framing differs; the mean SNR improvement may drop <= 0.1 dB.
 The steady state of a long stream (the windows end to end through ``denoise``) is recorded beside it.
 """
@@ -67,7 +67,7 @@ def test_int8_loses_little_denoising_on_every_noise_group(int8_parity, eval_data
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "known gap, issue #6: the shipped int8 student's output is 22.5-24.5 dB from the float one's (bound 25 dB; "
+    "known gap, issue #6: the shipped int8 student's output is 22.6-24.6 dB from the float one's (bound 25 dB; "
     "docs/model.md explains why); the figures are still written to benchmarks/results. strict: a pass "
     "fails the run, so this marker goes the day the gate is met"))
 def test_int8_output_stays_close_to_the_float_output(int8_parity, eval_data, results):
@@ -77,12 +77,8 @@ def test_int8_output_stays_close_to_the_float_output(int8_parity, eval_data, res
               for name, row in int8_parity["groups"].items()])
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap, issue #6: the shipped int8 student streamed as an isolated 10 s window loses 0.11-0.13 dB "
-    "against one model call on groups 2 and 3 (bound 0.1 dB; the release before this one: 0.04-0.06 dB; "
-    "docs/runtime.md); the figures are still written to benchmarks/results. strict: a pass fails the run"))
 def test_streaming_matches_one_window_on_every_noise_group(artefacts, eval_data, results):
-    """denoise(window) (streaming framing, padded edges) loses <= 0.1 dB against one model call per window."""
+    """denoise(window) (streaming framing, mirrored ends) loses <= 0.1 dB against one model call per window."""
     bounds, model = eval_data.bounds, artefacts.int8_tflite
     stream = StreamingDenoiser(model, num_threads=1)
     groups, gates = {}, []
@@ -102,7 +98,7 @@ def test_streaming_matches_one_window_on_every_noise_group(artefacts, eval_data,
                                   bounds.streaming_loss_db, "dB"))
     results.record("streaming_parity", {
         "method": f"{model.name}: each test window denoised as a 10 s signal of its own by the runtime "
-                  f"(denoise(window): hop {stream.hop_samples}, hann taper, zero-padded edges, "
+                  f"(denoise(window): hop {stream.hop_samples}, hann taper, ends mirrored, "
                   f"{(stream.window_samples + stream.window_samples - stream.hop_samples) // stream.hop_samples} "
                   "interpreter calls) vs one call of the same model on that window; mean SNR improvement in dB, "
                   "loss = one call minus streamed. For information (no bound): the group's windows end to end as "
