@@ -20,12 +20,13 @@ from ulde.model.networks import ConvBlock, UNet1d
 
 
 class FusedConvBlock(nn.Module):
-    """``act(mix(act(grouped(x))))`` where ``mix`` already contains the identity connection."""
+    """``act(mix(act(grouped(x))))`` where ``mix`` already contains the identity connection (if the
+    block has one; otherwise just its BatchNorm)."""
 
     def __init__(self, block: ConvBlock):
         super().__init__()
         self.grouped, self.act = block.grouped, block.act
-        self.mix = identity_folded(*block.mix)
+        self.mix = identity_folded(*block.mix) if block.identity else fuse_conv_bn_eval(*(m.eval() for m in block.mix))
 
     def forward(self, x):
         return self.act(self.mix(self.act(self.grouped(x))))

@@ -20,6 +20,10 @@ ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6}
 """Both fuse into the int8 convolutions and adds (TFLite's RELU / RELU6 fused activations)."""
 
 
+DOWNSAMPLING = ("depthwise", "maxpool")
+"""How each level halves time: a depthwise stride-2 conv (the paper's choice) or a max-pool (ablation)."""
+
+
 @dataclass(frozen=True)
 class UNetConfig:
     """Everything needed to rebuild a network; saved as plain data inside every checkpoint."""
@@ -32,6 +36,8 @@ class UNetConfig:
     extrema_kernel: int = 5  # window of the local max/min module at full resolution (0 = off)
     input_normalization: str = "none"  # "peak": windows are divided by their peak |x| (runtime/normalization.py)
     activation: str = "relu"  # "relu6" bounds every activation: narrower int8 ranges (docs/model.md)
+    identity_connections: bool = True  # the identity around each ConvBlock's second conv (ablation: False)
+    downsampling: str = "depthwise"  # "depthwise" strided conv, or "maxpool" (ablation), see DOWNSAMPLING
 
     def __post_init__(self):
         for field in ("channels", "kernels", "groups"):
@@ -39,6 +45,8 @@ class UNetConfig:
                 raise ValueError(f"{field} needs {NETWORK_LEVELS + 1} entries, got {getattr(self, field)}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")
+        if self.downsampling not in DOWNSAMPLING:
+            raise ValueError(f"downsampling {self.downsampling!r} is not one of {DOWNSAMPLING}")
         for c, g in zip(self.channels, self.groups):
             if c % g:
                 raise ValueError(f"channels {c} not divisible by groups {g}")
@@ -72,6 +80,8 @@ TEACHER = UNetConfig(
 STUDENT_ABLATIONS = {
     "no-extrema": replace(STUDENT, name="ulde-net-no-extrema", extrema_kernel=0),
     "conventional": replace(STUDENT, name="ulde-net-conventional", groups=(1,) * (NETWORK_LEVELS + 1)),
+    "no-identity": replace(STUDENT, name="ulde-net-no-identity", identity_connections=False),
+    "maxpool-down": replace(STUDENT, name="ulde-net-maxpool-down", downsampling="maxpool"),
 }
 """The student with one of its design choices undone, for the ablations of docs/model.md."""
 
@@ -82,25 +92,32 @@ def conv_bn(c_in: int, c_out: int, kernel: int, groups: int = 1) -> nn.Sequentia
 
 class ConvBlock(nn.Module):
     """A grouped convolution (wide receptive field, few weights) followed by a conventional one that
-    mixes the groups, with an identity connection around the second."""
+    mixes the groups, with an identity connection around the second (unless ``identity`` is False)."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, groups: int, mix_kernel: int, act: nn.Module):
+    def __init__(self, c_in: int, c_out: int, kernel: int, groups: int, mix_kernel: int, act: nn.Module,
+                 identity: bool = True):
         super().__init__()
         self.grouped = conv_bn(c_in, c_out, kernel, groups)
         self.mix = conv_bn(c_out, c_out, mix_kernel)
         self.act = act
+        self.identity = identity
 
     def forward(self, x):
         h = self.act(self.grouped(x))
-        return self.act(self.mix(h) + h)
+        return self.act(self.mix(h) + h) if self.identity else self.act(self.mix(h))
 
 
 class Down(nn.Module):
-    """Depthwise stride-2 convolution: halves time at a cost of 3 weights per channel."""
+    """Depthwise stride-2 convolution: halves time at a cost of 3 weights per channel (``kind``
+    "depthwise"), or a weightless stride-2 max-pool (``kind`` "maxpool", the ablation)."""
 
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, kind: str = "depthwise"):
         super().__init__()
-        self.conv = nn.Sequential(nn.Conv1d(channels, channels, 3, stride=2, padding=1, groups=channels, bias=False), nn.BatchNorm1d(channels))
+        if kind == "maxpool":
+            self.conv = nn.MaxPool1d(2, stride=2)
+        else:
+            self.conv = nn.Sequential(nn.Conv1d(channels, channels, 3, stride=2, padding=1, groups=channels, bias=False),
+                                      nn.BatchNorm1d(channels))
 
     def forward(self, x):  # (B, C, T) -> (B, C, T/2)
         return self.conv(x)
@@ -142,12 +159,13 @@ class UNet1d(nn.Module):
         c, k, g, m = config.channels, config.kernels, config.groups, config.mix_kernel
         act = ACTIVATIONS[config.activation]
         self.stem = nn.Sequential(conv_bn(1, c[0], k[0]), act())
+        identity = config.identity_connections
         self.encoders = nn.ModuleList(
-            ConvBlock(c[max(i - 1, 0)], c[i], k[i], g[i], m, act()) for i in range(NETWORK_LEVELS + 1)
+            ConvBlock(c[max(i - 1, 0)], c[i], k[i], g[i], m, act(), identity) for i in range(NETWORK_LEVELS + 1)
         )
-        self.downs = nn.ModuleList(Down(c[i]) for i in range(NETWORK_LEVELS))
+        self.downs = nn.ModuleList(Down(c[i], config.downsampling) for i in range(NETWORK_LEVELS))
         self.ups = nn.ModuleList(Up(c[i + 1], c[i], act()) for i in range(NETWORK_LEVELS))
-        self.decoders = nn.ModuleList(ConvBlock(c[i], c[i], k[i], g[i], m, act()) for i in range(NETWORK_LEVELS))
+        self.decoders = nn.ModuleList(ConvBlock(c[i], c[i], k[i], g[i], m, act(), identity) for i in range(NETWORK_LEVELS))
         self.extrema = LocalExtrema(c[0], config.extrema_kernel) if config.extrema_kernel else nn.Identity()
         self.head = nn.Conv1d(c[0], 1, 3, padding=1)
 

@@ -7,12 +7,12 @@ import torch
 from torch import nn
 
 from ulde.export.conv2d_twin import TWIN_TOLERANCE, Conv2dTwin, ShuffleUpsample, conv2d_twin
-from ulde.model.networks import STUDENT, TEACHER
+from ulde.model.networks import STUDENT, STUDENT_ABLATIONS, TEACHER
 from ulde.runtime.signal_spec import TOTAL_STRIDE, WINDOW_SAMPLES
 from tests.network_support import randomized
 
 
-@pytest.mark.parametrize("config", [STUDENT, TEACHER], ids=lambda c: c.name)
+@pytest.mark.parametrize("config", [STUDENT, TEACHER, *STUDENT_ABLATIONS.values()], ids=lambda c: c.name)
 @pytest.mark.parametrize("length", [WINDOW_SAMPLES, 4 * TOTAL_STRIDE])
 def test_twin_output_equals_the_network(config, length):
     net = randomized(config)

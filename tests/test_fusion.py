@@ -7,12 +7,13 @@ import torch
 from torch import nn
 
 from ulde.model.fusion import FusedConvBlock, fuse_identity_connections, identity_folded
-from ulde.model.networks import STUDENT, ConvBlock
+from ulde.model.networks import STUDENT, STUDENT_ABLATIONS, ConvBlock
 from tests.network_support import randomized
 
 
-def test_fused_network_computes_the_same_function_with_no_residual_add_left_in_its_blocks():
-    network = randomized(STUDENT)
+@pytest.mark.parametrize("config", [STUDENT, *STUDENT_ABLATIONS.values()], ids=lambda c: c.name)
+def test_fused_network_computes_the_same_function_with_no_residual_add_left_in_its_blocks(config):
+    network = randomized(config)
     fused = fuse_identity_connections(network)
     x = torch.randn(3, 1, 3600)
     with torch.no_grad():

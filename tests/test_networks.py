@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ulde.model.complexity import complexity
-from ulde.model.networks import STUDENT, TEACHER, UNetConfig, build, with_activation
+from ulde.model.networks import STUDENT, STUDENT_ABLATIONS, TEACHER, UNetConfig, build, with_activation
 from ulde.runtime.signal_spec import TOTAL_STRIDE, WINDOW_SAMPLES
 
 PAPER_PARAMS, PAPER_MACS = 6_900, 6_600_000
@@ -53,6 +53,22 @@ def test_config_round_trips_and_validates():
         UNetConfig("x", (4, 8), (3, 3, 3, 3, 3), (1, 1, 1, 1, 1))
     with pytest.raises(ValueError, match="not divisible by groups"):
         UNetConfig("x", (6, 8, 8, 8, 8), (3, 3, 3, 3, 3), (4, 1, 1, 1, 1))
+    with pytest.raises(ValueError, match="downsampling 'avgpool'"):
+        UNetConfig.from_dict({**STUDENT.to_dict(), "downsampling": "avgpool"})
+    older = {k: v for k, v in STUDENT.to_dict().items() if k not in ("identity_connections", "downsampling")}
+    assert UNetConfig.from_dict(older) == STUDENT  # checkpoints written before these fields existed
+
+
+def test_ablations_undo_one_design_choice_each():
+    """no-identity: no residual add inside a block; maxpool-down: weightless max-pool halving time."""
+    x = torch.randn(1, 1, WINDOW_SAMPLES)
+    plain = build(STUDENT_ABLATIONS["no-identity"]).eval()
+    assert not any(block.identity for block in [*plain.encoders, *plain.decoders])
+    pooled = build(STUDENT_ABLATIONS["maxpool-down"]).eval()
+    assert all(isinstance(down.conv, torch.nn.MaxPool1d) for down in pooled.downs)
+    assert complexity(pooled)["params"] < complexity(build(STUDENT))["params"] == complexity(plain)["params"]
+    with torch.no_grad():
+        assert pooled(x).shape == plain(x).shape == x.shape
 
 
 def test_with_activation_keeps_the_weights_and_bounds_the_activations():
