@@ -22,6 +22,8 @@ ACTIVATIONS = {"relu": nn.ReLU, "relu6": nn.ReLU6}
 
 DOWNSAMPLING = ("depthwise", "maxpool")
 """How each level halves time: a depthwise stride-2 conv (the paper's choice) or a max-pool (ablation)."""
+SKIP_MERGES = ("add", "concat")
+"""How the decoder merges an encoder skip: added (one tensor per level) or concatenated (ablation)."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class UNetConfig:
     activation: str = "relu"  # "relu6" bounds every activation: narrower int8 ranges (docs/model.md)
     identity_connections: bool = True  # the identity around each ConvBlock's second conv (ablation: False)
     downsampling: str = "depthwise"  # "depthwise" strided conv, or "maxpool" (ablation), see DOWNSAMPLING
+    skip_merge: str = "add"  # how a decoder level takes its encoder skip: "add", or "concat" (ablation)
 
     def __post_init__(self):
         for field in ("channels", "kernels", "groups"):
@@ -47,6 +50,8 @@ class UNetConfig:
             raise ValueError(f"activation {self.activation!r} is not one of {sorted(ACTIVATIONS)}")
         if self.downsampling not in DOWNSAMPLING:
             raise ValueError(f"downsampling {self.downsampling!r} is not one of {DOWNSAMPLING}")
+        if self.skip_merge not in SKIP_MERGES:
+            raise ValueError(f"skip_merge {self.skip_merge!r} is not one of {SKIP_MERGES}")
         for c, g in zip(self.channels, self.groups):
             if c % g:
                 raise ValueError(f"channels {c} not divisible by groups {g}")
@@ -82,6 +87,7 @@ STUDENT_ABLATIONS = {
     "conventional": replace(STUDENT, name="ulde-net-conventional", groups=(1,) * (NETWORK_LEVELS + 1)),
     "no-identity": replace(STUDENT, name="ulde-net-no-identity", identity_connections=False),
     "maxpool-down": replace(STUDENT, name="ulde-net-maxpool-down", downsampling="maxpool"),
+    "concat-skips": replace(STUDENT, name="ulde-net-concat-skips", skip_merge="concat"),
 }
 """The student with one of its design choices undone, for the ablations of docs/model.md."""
 
@@ -124,15 +130,18 @@ class Down(nn.Module):
 
 
 class Up(nn.Module):
-    """Transposed convolution (kernel 2, stride 2) doubling time, then the encoder skip is added."""
+    """Transposed convolution (kernel 2, stride 2) doubling time, then the encoder skip is added (or,
+    with ``concat``, stacked behind it: 2 * C_out channels, the ablation)."""
 
-    def __init__(self, c_in: int, c_out: int, act: nn.Module):
+    def __init__(self, c_in: int, c_out: int, act: nn.Module, concat: bool = False):
         super().__init__()
         self.conv = nn.ConvTranspose1d(c_in, c_out, 2, stride=2)
         self.act = act
+        self.concat = concat
 
-    def forward(self, x, skip):  # (B, C_in, T/2), (B, C_out, T) -> (B, C_out, T)
-        return self.act(self.conv(x)) + skip
+    def forward(self, x, skip):  # (B, C_in, T/2), (B, C_out, T) -> (B, C_out or 2 C_out, T)
+        up = self.act(self.conv(x))
+        return torch.cat([up, skip], dim=1) if self.concat else up + skip
 
 
 class LocalExtrema(nn.Module):
@@ -164,8 +173,11 @@ class UNet1d(nn.Module):
             ConvBlock(c[max(i - 1, 0)], c[i], k[i], g[i], m, act(), identity) for i in range(NETWORK_LEVELS + 1)
         )
         self.downs = nn.ModuleList(Down(c[i], config.downsampling) for i in range(NETWORK_LEVELS))
-        self.ups = nn.ModuleList(Up(c[i + 1], c[i], act()) for i in range(NETWORK_LEVELS))
-        self.decoders = nn.ModuleList(ConvBlock(c[i], c[i], k[i], g[i], m, act(), identity) for i in range(NETWORK_LEVELS))
+        concat = config.skip_merge == "concat"
+        self.ups = nn.ModuleList(Up(c[i + 1], c[i], act(), concat) for i in range(NETWORK_LEVELS))
+        self.decoders = nn.ModuleList(
+            ConvBlock(c[i] * (2 if concat else 1), c[i], k[i], g[i], m, act(), identity) for i in range(NETWORK_LEVELS)
+        )
         self.extrema = LocalExtrema(c[0], config.extrema_kernel) if config.extrema_kernel else nn.Identity()
         self.head = nn.Conv1d(c[0], 1, 3, padding=1)
 

@@ -55,20 +55,25 @@ def test_config_round_trips_and_validates():
         UNetConfig("x", (6, 8, 8, 8, 8), (3, 3, 3, 3, 3), (4, 1, 1, 1, 1))
     with pytest.raises(ValueError, match="downsampling 'avgpool'"):
         UNetConfig.from_dict({**STUDENT.to_dict(), "downsampling": "avgpool"})
-    older = {k: v for k, v in STUDENT.to_dict().items() if k not in ("identity_connections", "downsampling")}
+    with pytest.raises(ValueError, match="skip_merge 'sum'"):
+        UNetConfig.from_dict({**STUDENT.to_dict(), "skip_merge": "sum"})
+    older = {k: v for k, v in STUDENT.to_dict().items() if k not in ("identity_connections", "downsampling", "skip_merge")}
     assert UNetConfig.from_dict(older) == STUDENT  # checkpoints written before these fields existed
 
 
 def test_ablations_undo_one_design_choice_each():
-    """no-identity: no residual add inside a block; maxpool-down: weightless max-pool halving time."""
+    """no-identity: no residual add inside a block; maxpool-down: weightless max-pool halving time;
+    concat-skips: each decoder reads its upsampled input and its skip side by side."""
     x = torch.randn(1, 1, WINDOW_SAMPLES)
     plain = build(STUDENT_ABLATIONS["no-identity"]).eval()
     assert not any(block.identity for block in [*plain.encoders, *plain.decoders])
     pooled = build(STUDENT_ABLATIONS["maxpool-down"]).eval()
     assert all(isinstance(down.conv, torch.nn.MaxPool1d) for down in pooled.downs)
     assert complexity(pooled)["params"] < complexity(build(STUDENT))["params"] == complexity(plain)["params"]
+    stacked = build(STUDENT_ABLATIONS["concat-skips"]).eval()
+    assert [d.grouped[0].in_channels for d in stacked.decoders] == [2 * c for c in STUDENT.channels[:-1]]
     with torch.no_grad():
-        assert pooled(x).shape == plain(x).shape == x.shape
+        assert pooled(x).shape == plain(x).shape == stacked(x).shape == x.shape
 
 
 def test_with_activation_keeps_the_weights_and_bounds_the_activations():
