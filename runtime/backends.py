@@ -43,9 +43,6 @@ class LeadRunner:
         self.backend = backend
         self._batch_exact: dict[int, bool] = {1: True}
 
-    def one_by_one(self, frames: np.ndarray) -> np.ndarray:
-        return np.concatenate([self.backend.run(frames[i : i + 1]) for i in range(frames.shape[0])])
-
     def run_frames(self, frames: np.ndarray) -> np.ndarray:
         """(k, L, T) float32 -> (k, L, T) float32: k frames of L leads, each frame as ``__call__`` runs it."""
         if frames.shape[1] == 1:
@@ -55,10 +52,10 @@ class LeadRunner:
     def __call__(self, frames: np.ndarray) -> np.ndarray:
         leads = frames.shape[0]
         if leads == 1 or not self.backend.supports_batch or self._batch_exact.get(leads) is False:
-            return self.one_by_one(frames)
+            return self.backend.run_rows(frames)
         if leads in self._batch_exact:
             return self.backend.run(frames)
-        single = self.one_by_one(frames)
+        single = self.backend.run_rows(frames)
         try:
             batched = self.backend.run(frames)
             self._batch_exact[leads] = bool(np.array_equal(batched, single))
