@@ -83,6 +83,14 @@ class TFLiteBackend:
             raise
         self._batch = batch
 
+    def _model_input(self, frames: np.ndarray) -> np.ndarray:
+        """(B, T) float32 mV -> the values of the model's input tensor (quantized for an integer model)."""
+        return frames if self._in_quant is None else quantize(frames, *self._in_quant)
+
+    def _real_output(self, y: np.ndarray) -> np.ndarray:
+        """(B, T) values of the model's output tensor -> a new float32 mV array."""
+        return y.astype(np.float32, copy=True) if self._out_quant is None else dequantize(y, *self._out_quant[:2])
+
     def run_rows(self, frames: np.ndarray) -> np.ndarray:
         """(B, T) float32 mV -> (B, T) float32 mV, one interpreter call per row.
 
@@ -91,25 +99,25 @@ class TFLiteBackend:
         """
         if self._batch != 1:
             self._resize(1)
-        x = frames if self._in_quant is None else quantize(frames, *self._in_quant)
+        x = self._model_input(frames)
         y = np.empty((frames.shape[0], self.window), dtype=self._output["dtype"])
         shape, index_in, index_out = [1] + self._unit_shape, self._input["index"], self._output["index"]
         for row, out in zip(x, y):
             self._interpreter.set_tensor(index_in, row.reshape(shape))
             self._interpreter.invoke()
             out[:] = self._interpreter.get_tensor(index_out).reshape(self.window)
-        return y if self._out_quant is None else dequantize(y, *self._out_quant[:2])
+        return self._real_output(y)
 
     def run(self, frames: np.ndarray) -> np.ndarray:
         """(B, T) float32 mV -> (B, T) float32 mV, B model rows in one interpreter call."""
         batch = frames.shape[0]
         if batch != self._batch:
             self._resize(batch)
-        x = frames if self._in_quant is None else quantize(frames, *self._in_quant)
+        x = self._model_input(frames)
         self._interpreter.set_tensor(self._input["index"], x.reshape([batch] + self._unit_shape))
         self._interpreter.invoke()
         y = self._interpreter.get_tensor(self._output["index"])
         if y.size != frames.size:
             raise ModelFileError(f"model returned {y.shape} for a batch of {batch}; it does not support batching")
         y = y.reshape(batch, self.window)
-        return y.astype(np.float32, copy=True) if self._out_quant is None else dequantize(y, *self._out_quant[:2])
+        return self._real_output(y)
