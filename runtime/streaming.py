@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from ulde.runtime.backends import LeadRunner, open_backend
 from ulde.runtime.chunks import Layout, as_samples
@@ -133,14 +134,14 @@ class StreamingDenoiser:
         """Return the remaining samples (frames completed by mirroring the stream's end) and reset for a new stream."""
         if self._layout is None:
             return np.zeros(0, dtype=np.float32)
-        frames = []
+        frames = np.zeros((0,) + self._frame.shape, dtype=np.float32)
         if self._n_out < self._n_in:
             if not self._head_written:
                 self._write_head()
             window, hop, fill = self.window_samples, self.hop_samples, self._fill
             count = -(-fill // hop)  # frames until every buffered position has been released
             tail = mirror_pad(self._frame[:, :fill], 0, (count - 1) * hop + window - fill)
-            frames = [tail[:, k * hop : k * hop + window] for k in range(count)]
+            frames = sliding_window_view(tail, window, axis=1)[:, ::hop].transpose(1, 0, 2)  # (count, leads, T) view
         out = self._shaped(self._overlap_add(frames, limit=self._n_in - self._n_out))
         self.reset()
         return out
@@ -153,8 +154,10 @@ class StreamingDenoiser:
 
     def _consume(self, samples: np.ndarray) -> np.ndarray:
         """Buffer the samples; the frames they complete are copied out and run FRAMES_PER_BATCH at a time."""
-        frames, blocks, pos, n = [], [], 0, samples.shape[1]
+        blocks, pos, n, count = [], 0, samples.shape[1], 0
         window, hop = self.window_samples, self.hop_samples
+        completes = 0 if self._fill + n < window else (self._fill + n - window) // hop + 1  # frames this chunk completes
+        batch = np.empty((min(completes, FRAMES_PER_BATCH),) + self._frame.shape, dtype=np.float32)
         while pos < n:
             take = min(window - self._fill, n - pos)
             self._frame[:, self._fill : self._fill + take] = samples[:, pos : pos + take]
@@ -163,27 +166,28 @@ class StreamingDenoiser:
             if self._fill == window:
                 if not self._head_written:
                     self._write_head()
-                frames.append(self._frame.copy())
+                batch[count] = self._frame
+                count += 1
                 self._frame[:, :-hop] = self._frame[:, hop:]
                 self._fill -= hop
-                if len(frames) == FRAMES_PER_BATCH:  # bounds the copies a long chunk holds at once
-                    blocks.append(self._overlap_add(frames))
-                    frames = []
-        blocks.append(self._overlap_add(frames))
+                if count == len(batch):  # bounds the copies a long chunk holds at once
+                    blocks.append(self._overlap_add(batch))
+                    count = 0
+        blocks.append(self._overlap_add(batch[:count]))
         return self._joined(blocks)
 
-    def _overlap_add(self, frames: list, limit: int | None = None) -> np.ndarray:
-        """Denoise consecutive (leads, T) frames, add each into the accumulator and pop its H final
-        samples; (leads, m) with m <= len(frames) * H, at most ``limit`` (the rest of a flushed stream).
+    def _overlap_add(self, frames: np.ndarray, limit: int | None = None) -> np.ndarray:
+        """Denoise consecutive frames (k, leads, T), add each into the accumulator and pop its H final
+        samples; (leads, m) with m <= k * H, at most ``limit`` (the rest of a flushed stream).
 
         The per-frame normalisation and (de)quantization run once over all the frames: element by
         element the same float32 operations as frame by frame, so any chunking gives the same output.
         """
         hop, blocks = self.hop_samples, []
         for start in range(0, len(frames), FRAMES_PER_BATCH):
-            stacked = np.stack(frames[start : start + FRAMES_PER_BATCH])  # (k, leads, T)
-            scale = window_scale(stacked, self.input_normalization)  # (k, leads, 1): per frame, see normalization
-            denoised = self._runner.run_frames(stacked / scale)  # a fresh array: updated in place
+            part = frames[start : start + FRAMES_PER_BATCH]  # (k, leads, T)
+            scale = window_scale(part, self.input_normalization)  # (k, leads, 1): per frame, see normalization
+            denoised = self._runner.run_frames(part / scale)  # a fresh array: updated in place
             denoised *= scale
             denoised *= self.framing.taper
             for contribution in denoised:
