@@ -25,7 +25,7 @@ from ulde.model.checkpoint import file_sha256, load_model, read_checkpoint
 from ulde.model.fusion import fuse_identity_connections
 from ulde.model.metrics import snr_db
 from ulde.runtime.normalization import PEAK_FLOOR_MV, window_scale
-from ulde.runtime.quantization import quantize
+from ulde.runtime.quantization import check_quantization, quantize
 
 ONNX_FILE, FLOAT_FILE, INT8_FILE = "ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite"
 
@@ -137,7 +137,8 @@ def _check_micro(int8_path: Path, sets: list, raw_int8: dict, mode: str) -> dict
     io = tflite_graph.io_tensors(model_bytes)["input"]
     noisy = np.concatenate([s[2] for s in sets])
     noisy = noisy / window_scale(noisy, mode)
-    got, report = micro.run_in_tflm(int8_path, quantize(noisy, np.float32(io["scale"]), np.float32(io["zero_point"]), np.int8))
+    input_quant = check_quantization(np.int8, (io["scale"], io["zero_point"]), f"{int8_path} input")
+    got, report = micro.run_in_tflm(int8_path, quantize(noisy, *input_quant, np.int8))
     reference = backends.tflite_denoise(int8_path, noisy, reference_kernels=True)[1]
     steps = int(np.max(np.abs(got.astype(np.int32) - reference.astype(np.int32))))
     if steps > micro.MAX_STEP_DIFFERENCE:

@@ -15,7 +15,7 @@ from tests.export_fixtures import exported, untrained_checkpoint  # noqa: F401 (
 from ulde.export import backends, micro, tflite_graph
 from ulde.export.c_array import read_c_array
 from ulde.model.checkpoint import file_sha256
-from ulde.runtime.quantization import quantize
+from ulde.runtime.quantization import check_quantization, quantize
 from ulde.runtime.signal_spec import NETWORK_LEVELS, SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
 IO_SHAPE = [1, 1, WINDOW_SAMPLES]
@@ -109,7 +109,8 @@ def test_tflm_runs_the_int8_model_like_litert_reference_kernels(exported, rng):
     windows = (0.5 * rng.standard_normal((2, WINDOW_SAMPLES))).astype(np.float32)
     _, litert = backends.tflite_denoise(path, windows, reference_kernels=True)
     io = tflite_graph.io_tensors(path.read_bytes())["input"]
-    tflm, report = micro.run_in_tflm(path, quantize(windows, np.float32(io["scale"]), np.float32(io["zero_point"]), np.int8))
+    input_quant = check_quantization(np.int8, (io["scale"], io["zero_point"]), f"{path} input")
+    tflm, report = micro.run_in_tflm(path, quantize(windows, *input_quant, np.int8))
     assert tflm.dtype == np.int8 and tflm.shape == (2, WINDOW_SAMPLES)
     assert np.max(np.abs(tflm.astype(int) - litert.astype(int))) <= micro.MAX_STEP_DIFFERENCE
     manifest = json.loads((exported.out / "manifest.json").read_text())
