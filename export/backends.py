@@ -15,7 +15,7 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE
 from ulde.model.inference import predict
-from ulde.runtime.normalization import window_scale
+from ulde.runtime.normalization import normalize
 from ulde.runtime.quantization import check_quantization, dequantize, quantize
 
 def onnx_denoise(path: Path, windows: np.ndarray) -> np.ndarray:
@@ -58,8 +58,7 @@ def denoise_all_routes(model: torch.nn.Module, onnx_path: Path, float_path: Path
 
     Each route runs the network on windows normalized by the network's own rule (runtime/normalization),
     exactly as the runtime feeds it, and the outputs are scaled back to mV."""
-    scale = window_scale(noisy, model.config.input_normalization)
-    x = noisy / scale
+    x, scale = normalize(noisy, model.config.input_normalization)
     int8_out, raw_int8 = tflite_denoise(int8_path, x)
     routes = {"onnx_float": onnx_denoise(onnx_path, x), "tflite_float": tflite_denoise(float_path, x)[0], "tflite_int8": int8_out}
     # predict applies the same normalization itself, so the torch route takes the raw windows

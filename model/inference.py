@@ -6,7 +6,7 @@ import numpy as np
 import torch
 
 from ulde.model.networks import UNet1d
-from ulde.runtime.normalization import window_scale
+from ulde.runtime.normalization import normalize
 
 
 @torch.no_grad()
@@ -15,7 +15,6 @@ def predict(model: UNet1d, windows: np.ndarray, batch_size: int = 64) -> np.ndar
     with the network's own input normalization applied around it."""
     model.eval()
     windows = np.ascontiguousarray(windows, dtype=np.float32)
-    scale = window_scale(windows, model.config.input_normalization)
-    normalized = windows / scale
+    normalized, scale = normalize(windows, model.config.input_normalization)
     out = [model(torch.from_numpy(normalized[i : i + batch_size])[:, None]).squeeze(1).numpy() for i in range(0, len(windows), batch_size)]
     return (np.concatenate(out) * scale).astype(np.float32) if out else np.empty_like(windows)

@@ -3,8 +3,8 @@
 A network trained with ``"peak"`` normalization sees every window divided by its own peak amplitude,
 ``scale = max(max|x|, PEAK_FLOOR_MV)``, and its output is multiplied back by the same scale. Every
 window then fills the int8 input range whatever the lead's amplitude, so the int8 model rounds a
-0.5 mV lead as finely as a 4 mV one. Training, evaluation, export and the runtime all call this one
-function; the mode travels in the checkpoint's config and the export manifest.
+0.5 mV lead as finely as a 4 mV one. Training, evaluation, export and the runtime all call
+``normalize``; the mode travels in the checkpoint's config and the export manifest.
 """
 
 from __future__ import annotations
@@ -27,3 +27,9 @@ def window_scale(windows: np.ndarray, mode: str) -> np.ndarray:
         return np.full(windows.shape[:-1] + (1,), PEAK_FLOOR_MV, dtype=np.float32)
     peak = np.abs(windows).max(axis=-1, keepdims=True)
     return np.maximum(peak, np.float32(PEAK_FLOOR_MV), out=peak)
+
+
+def normalize(windows: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """(network input (..., T) float32, scale (..., 1) float32 to multiply the network's output by)."""
+    scale = window_scale(windows, mode)
+    return np.asarray(windows, dtype=np.float32) / scale, scale

@@ -9,7 +9,7 @@ import numpy as np
 from ulde.runtime.backends import open_backend
 from ulde.runtime.framing import DEFAULT_TAPER
 from ulde.runtime.model_files import read_manifest, resolve_model
-from ulde.runtime.normalization import window_scale
+from ulde.runtime.normalization import normalize
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 from ulde.runtime.streaming import StreamingDenoiser
 
@@ -40,6 +40,5 @@ def denoise_windows(windows, model: str | os.PathLike | None = None, *, num_thre
     windows = np.asarray(windows, dtype=np.float32)
     if windows.ndim != 2 or windows.shape[1] != backend.window:
         raise ValueError(f"expected windows of shape (n, {backend.window}), got {windows.shape}")
-    scale = window_scale(windows, read_manifest(path).input_normalization)
-    normalized = windows / scale
+    normalized, scale = normalize(windows, read_manifest(path).input_normalization)
     return np.concatenate([backend.run(row[None]) for row in normalized]).reshape(windows.shape) * scale

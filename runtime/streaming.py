@@ -11,7 +11,7 @@ from ulde.runtime.backends import LeadRunner, open_backend
 from ulde.runtime.chunks import Layout, as_samples
 from ulde.runtime.framing import DEFAULT_TAPER, make_framing, mirror_pad
 from ulde.runtime.model_files import read_manifest, resolve_model
-from ulde.runtime.normalization import window_scale
+from ulde.runtime.normalization import normalize
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 FRAMES_PER_BATCH = 16
@@ -186,8 +186,8 @@ class StreamingDenoiser:
         hop, blocks = self.hop_samples, []
         for start in range(0, len(frames), FRAMES_PER_BATCH):
             part = frames[start : start + FRAMES_PER_BATCH]  # (k, leads, T)
-            scale = window_scale(part, self.input_normalization)  # (k, leads, 1): per frame, see normalization
-            denoised = self._runner.run_frames(part / scale)  # a fresh array: updated in place
+            normalized, scale = normalize(part, self.input_normalization)  # scale (k, leads, 1): per frame
+            denoised = self._runner.run_frames(normalized)  # a fresh array: updated in place
             denoised *= scale
             denoised *= self.framing.taper
             for contribution in denoised:

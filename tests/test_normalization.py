@@ -12,7 +12,7 @@ from ulde.model.inference import predict
 from ulde.model.networks import STUDENT, TEACHER, build
 from ulde.runtime.errors import ModelFileError
 from ulde.runtime.model_files import read_manifest
-from ulde.runtime.normalization import PEAK_FLOOR_MV, window_scale
+from ulde.runtime.normalization import PEAK_FLOOR_MV, normalize, window_scale
 
 
 def test_peak_scale_is_the_window_peak_with_a_floor():
@@ -21,6 +21,13 @@ def test_peak_scale_is_the_window_peak_with_a_floor():
     assert np.array_equal(window_scale(windows, "none"), np.ones((2, 1), dtype=np.float32))
     with pytest.raises(ValueError, match="unknown input normalization 'rms'"):
         window_scale(windows, "rms")
+
+
+def test_normalize_gives_the_network_input_and_the_scale_to_multiply_back():
+    windows = np.array([[0.5, -2.0, 1.0], [0.01, -0.02, 0.0]], dtype=np.float32)
+    network_input, scale = normalize(windows, "peak")
+    assert np.array_equal(scale, window_scale(windows, "peak")) and network_input.dtype == np.float32
+    assert np.array_equal(network_input, windows / scale) and np.abs(network_input).max() == 1.0
 
 
 def test_normalized_network_is_scale_equivariant_above_the_floor(rng):

@@ -71,6 +71,6 @@ def test_denoise_windows_is_one_normalized_call_per_window(rng):
     one_call = denoise_windows(windows, model)
     stream = StreamingDenoiser(model, hop=3600, taper="rect")
     assert np.array_equal(one_call, np.stack([np.concatenate([stream.process(w), stream.flush()]) for w in windows]))
-    assert np.allclose(denoise_windows(3 * windows, model), 3 * one_call, atol=0.05)  # peak normalization
+    assert np.allclose(denoise_windows(3 * windows, model), 3 * one_call, atol=0.05)  # per-window normalization
     with pytest.raises(ValueError, match=r"expected windows of shape \(n, 3600\)"):
         denoise_windows(windows[:, :100], model)

@@ -126,9 +126,9 @@ def test_denoise_is_overlap_add_on_the_mirror_padded_signal(hop, taper, n):
     from ulde.runtime.backends import open_backend
     from ulde.runtime.framing import make_framing
     from ulde.runtime.model_files import read_manifest, resolve_model
-    from ulde.runtime.normalization import window_scale
+    from ulde.runtime.normalization import normalize
 
-    model, signal = resolve_model(None), ecg_like(n, seed=5).astype(np.float32)  # shipped: peak-normalised
+    model, signal = resolve_model(None), ecg_like(n, seed=5).astype(np.float32)  # shipped: normalised per frame
     framing, backend = make_framing(W, hop, taper), open_backend(model)
     normalization = read_manifest(model).input_normalization
     head = W - hop
@@ -137,8 +137,8 @@ def test_denoise_is_overlap_add_on_the_mirror_padded_signal(hop, taper, n):
     accumulated = np.zeros(len(padded), np.float32)
     for k in range(frames_needed):
         frame = padded[None, k * hop : k * hop + W]
-        scale = window_scale(frame, normalization)
-        accumulated[k * hop : k * hop + W] += backend.run(frame / scale)[0] * scale[0] * framing.taper
+        network_input, scale = normalize(frame, normalization)
+        accumulated[k * hop : k * hop + W] += backend.run(network_input)[0] * scale[0] * framing.taper
     expected = (accumulated / np.resize(framing.coverage, len(padded)))[head : head + n]
     np.testing.assert_allclose(denoise(signal, model, hop=hop, taper=taper), expected, rtol=1e-6, atol=1e-6)
 
