@@ -22,9 +22,10 @@ from ulde.export.calibration import calibration_windows, parity_sets
 from ulde.export.manifest import build_manifest, describe_file, write_manifest
 from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE, OUTPUT_NAME, export_onnx
 from ulde.model.checkpoint import file_sha256, load_model, read_checkpoint
+from ulde.model.equalization import equalize_downsampling
 from ulde.model.fusion import fuse_identity_connections
 from ulde.model.metrics import snr_db
-from ulde.runtime.normalization import PEAK_FLOOR_MV, window_scale
+from ulde.runtime.normalization import PEAK_FLOOR_MV, normalize
 from ulde.runtime.quantization import check_quantization, quantize
 
 ONNX_FILE, FLOAT_FILE, INT8_FILE = "ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite"
@@ -41,6 +42,7 @@ class ExportOptions:
     data_dir: Path | None = None  # None: the small real sets shipped in the package
     c_array: bool = False
     conv2d_twin: bool = True  # convert the (1, k) Conv2d twin to TFLite: no RESHAPE per conv, smaller, faster
+    equalize: bool = True  # equalize the downsampling outputs per channel (model/equalization.py)
     max_int8_loss_db: float = parity.DEFAULT_MAX_INT8_LOSS_DB
 
 
@@ -76,8 +78,10 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
     work = stage / ".work"
     work.mkdir()
     mode = model.config.input_normalization
-    network_calibration = calibration[0] / window_scale(calibration[0], mode)  # what the network itself sees
+    network_calibration = normalize(calibration[0], mode)[0]  # what the network itself sees
     inference_form = fuse_identity_connections(model)  # the exported graph; parity's torch route runs `model`
+    if options.equalize:
+        inference_form = equalize_downsampling(inference_form, torch.from_numpy(network_calibration)[:, None])
     onnx_info = export_onnx(inference_form, stage / ONNX_FILE)
     tflite_source, source_info = _tflite_source(inference_form, stage / ONNX_FILE, work, network_calibration, options.conv2d_twin)
     from ulde.export.tflite_convert import convert  # TensorFlow is imported only now
@@ -136,7 +140,7 @@ def _check_micro(int8_path: Path, sets: list, raw_int8: dict, mode: str) -> dict
         raise micro.MicroError(f"operators without a TFLite Micro kernel: {', '.join(missing)}")
     io = tflite_graph.io_tensors(model_bytes)["input"]
     noisy = np.concatenate([s[2] for s in sets])
-    noisy = noisy / window_scale(noisy, mode)
+    noisy = normalize(noisy, mode)[0]
     input_quant = check_quantization(np.int8, (io["scale"], io["zero_point"]), f"{int8_path} input")
     got, report = micro.run_in_tflm(int8_path, quantize(noisy, *input_quant, np.int8))
     reference = backends.tflite_denoise(int8_path, noisy, reference_kernels=True)[1]

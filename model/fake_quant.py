@@ -10,14 +10,19 @@ skip add), of the local-extrema module and its 1x1 mix, and of the head. Weights
 nothing of this is saved. The graph rounded is the exported one, where each ConvBlock's identity
 connection is folded into its conv (model/fusion.py), so the conv output before that add is not a
 rounding point. A module called twice in one forward pass (a shared activation) gets one range per
-call.
+call. The exporter equalizes the downsampling outputs per channel (model/equalization.py), so those
+are rounded as exported: each channel scaled by its equalization factor, rounded over the scaled
+tensor's range, scaled back.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 
+from ulde.model.equalization import channel_factors
 from ulde.model.networks import UNet1d, Up, LocalExtrema
 
 INT8_LEVELS = 255
@@ -42,6 +47,30 @@ class RunningRange:
             self.low = min(low, self.low + momentum * (low - self.low))
             self.high = max(high, self.high + momentum * (high - self.high))
 
+    def round(self, x: torch.Tensor) -> torch.Tensor:
+        return fake_quantize(x, self.low, self.high)
+
+
+class EqualizedRange:
+    """Per-channel min/max (same update rule) of a (B, C, T) tensor the exporter equalizes per channel."""
+
+    def __init__(self):
+        self.low = self.high = None
+
+    def observe(self, x: torch.Tensor, momentum: float) -> None:
+        low, high = x.amin(dim=(0, 2)), x.amax(dim=(0, 2))
+        if self.low is None:
+            self.low, self.high = low, high
+        else:
+            self.low = torch.minimum(low, self.low + momentum * (low - self.low))
+            self.high = torch.maximum(high, self.high + momentum * (high - self.high))
+
+    def round(self, x: torch.Tensor) -> torch.Tensor:
+        factors = channel_factors(self.low, self.high)
+        ends = torch.stack([self.low * factors, self.high * factors])
+        low, high = min(ends.min().item(), 0.0), max(ends.max().item(), 0.0)
+        return fake_quantize(x * factors[:, None], low, high) / factors[:, None]
+
 
 def fake_quantize(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
     """Round ``x`` to 256 levels over [low, high]; gradient passes straight through."""
@@ -56,6 +85,7 @@ class FakeQuant:
 
     def __init__(self, model: UNet1d, momentum: float = RANGE_MOMENTUM):
         self.momentum = momentum
+        self.enabled = True
         self.ranges: dict[tuple[str, int], RunningRange] = {}
         self.calls: dict[str, int] = {}
         self.handles = [model.register_forward_pre_hook(self._start), model.register_forward_hook(self._rounder("output"))]
@@ -65,22 +95,36 @@ class FakeQuant:
 
     def _start(self, model, inputs):
         self.calls.clear()
-        return (self._round("input", model.training, inputs[0]),)
+        return (self._round("input", model.training, inputs[0]),) if self.enabled else None
 
     def _rounder(self, name: str):
-        return lambda module, inputs, output: self._round(name, module.training, output)
+        return lambda module, inputs, output: self._round(name, module.training, output) if self.enabled else None
+
+    @contextmanager
+    def bypassed(self):
+        """Run the float network inside this block: nothing is rounded and no range moves."""
+        self.enabled = False
+        try:
+            yield
+        finally:
+            self.enabled = True
 
     def _round(self, name: str, training: bool, x: torch.Tensor) -> torch.Tensor:
         call = self.calls.get(name, 0)
         self.calls[name] = call + 1
-        tracker = self.ranges.setdefault((name, call), RunningRange())
+        tracker = self.ranges.setdefault((name, call), EqualizedRange() if equalized_output(name) else RunningRange())
         if training or tracker.low is None:
             tracker.observe(x.detach(), self.momentum)
-        return fake_quantize(x, tracker.low, tracker.high)
+        return tracker.round(x)
 
     def remove(self) -> None:
         for handle in self.handles:
             handle.remove()
+
+
+def equalized_output(name: str) -> bool:
+    """Whether the exporter equalizes this rounded tensor per channel: the depthwise downsampling's output."""
+    return name.startswith("downs.")
 
 
 def quantized_output(name: str, module: nn.Module) -> bool:

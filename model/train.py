@@ -4,6 +4,9 @@ Loss (per window, averaged over the batch) is the log error power, 10*log10(sum(
 which is minus the output SNR up to a constant per window: minimising it maximises mean SNR
 improvement, the headline metric. Distillation adds lambda times the same loss against the teacher's
 output. Each epoch is a fixed number of freshly mixed batches, then validation on fixed windows.
+With fake quantization, a parity term (weight mu) adds mu times the same loss between the rounded
+network's output and the float network's on the same batch: it trains the float model that ships as
+the reference to agree with its int8 export, not only each to approach the target.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from ulde.model.fake_quant import FakeQuant
 from ulde.model.inference import predict
 from ulde.model.metrics import snr_db
 from ulde.model.networks import UNet1d
-from ulde.runtime.normalization import window_scale
+from ulde.runtime.normalization import normalize
 
 LOSS_EPS = 1e-6  # mV^2 summed over a window: far below any real residual
 
@@ -41,6 +44,7 @@ class TrainSettings:
     max_minutes: float = 0.0  # wall-clock budget; 0 = none
     seed: int = 0
     fake_quant: bool = False  # quantization-aware fine-tuning (model/fake_quant.py)
+    parity_weight: float = 0.0  # mu: rounded-vs-float output term, needs fake_quant
 
 
 def log_error_loss(estimate: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -68,6 +72,8 @@ def train(
     """
     if settings.kd_weight > 0 and teacher is None:
         raise ValueError("distillation (kd_weight > 0) needs a teacher")
+    if settings.parity_weight > 0 and not settings.fake_quant:
+        raise ValueError("the parity term (parity_weight > 0) compares the rounded network with the float one: it needs fake_quant")
     out_dir.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(settings.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
@@ -92,12 +98,16 @@ def train(
         losses = []
         for _ in tqdm(range(settings.steps_per_epoch), desc=f"epoch {state['epoch'] + 1}/{settings.epochs}", leave=False):
             noisy, clean = mixtures.batch(rng, settings.batch_size)
-            scale = window_scale(noisy, model.config.input_normalization)  # the network works on x / scale
-            estimate = model(torch.from_numpy(noisy / scale)[:, None])
+            normalized, scale = normalize(noisy, model.config.input_normalization)  # what the network works on
+            estimate = model(torch.from_numpy(normalized)[:, None])
             loss = log_error_loss(estimate, torch.from_numpy(clean / scale)[:, None])
             if teacher is not None and settings.kd_weight > 0:
                 target = predict(teacher, noisy) / scale
                 loss = loss + settings.kd_weight * log_error_loss(estimate, torch.from_numpy(target)[:, None])
+            if settings.parity_weight > 0:
+                with fake_quant.bypassed():
+                    float_estimate = model(torch.from_numpy(normalized)[:, None])
+                loss = loss + settings.parity_weight * log_error_loss(estimate, float_estimate)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

@@ -37,6 +37,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=None,
                    help="switch the network's activations (e.g. relu6 before int8 fine-tuning; default: keep)")
     p.add_argument("--fake-quant", action="store_true", help="quantization-aware fine-tuning: simulate int8 rounding")
+    p.add_argument("--parity-weight", type=float, default=0.0,
+                   help="with --fake-quant: weight of the rounded-vs-float output term (model/train.py)")
     p.add_argument("--kd-weight", type=float, default=0.5, help="lambda of the distillation term (with --teacher)")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
@@ -52,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--teacher only applies to the student")
     if args.ablation is not None and (args.role != "student" or args.init is not None):
         p.error("--ablation trains a student variant from scratch (no --init)")
+    if args.parity_weight and not args.fake_quant:
+        p.error("--parity-weight needs --fake-quant")
     return args
 
 
@@ -90,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = TrainSettings(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                              learning_rate=args.lr, kd_weight=args.kd_weight if teacher else 0.0,
                              patience=args.patience, max_minutes=args.max_minutes, seed=args.seed,
-                             fake_quant=args.fake_quant)
+                             fake_quant=args.fake_quant, parity_weight=args.parity_weight)
     role = "teacher" if args.role == "teacher" else ("student-kd" if teacher or init_meta.get("role") == "student-kd" else "student")
     meta = {"role": role, "split_sha256": split_hash(args.splits), "train_database": TRAIN_DATABASE, **provenance(),
             "teacher": str(args.teacher) if teacher else init_meta.get("teacher"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ulde.model.fake_quant import FakeQuant, fake_quantize
+from ulde.model.fake_quant import EqualizedRange, FakeQuant, RunningRange, fake_quantize
 from ulde.model.networks import STUDENT, build
 
 
@@ -33,3 +33,31 @@ def test_hooks_round_the_graphs_tensors_and_come_off_cleanly():
         assert torch.allclose(rounded, exact, atol=0.2)
         fake_quant.remove()
         assert torch.equal(model(x), exact)
+
+
+def test_bypassed_runs_the_float_network_without_touching_the_ranges():
+    torch.manual_seed(0)
+    model = build(STUDENT).train()
+    x = torch.randn(4, 1, 3600) * 0.3
+    with torch.no_grad():
+        fake_quant = FakeQuant(model)
+        rounded = model(x)
+        before = {key: (r.low, r.high) for key, r in fake_quant.ranges.items()}
+        with fake_quant.bypassed():
+            exact = model(x * 5)  # far outside the ranges: a live hook would widen them
+        assert {key: (r.low, r.high) for key, r in fake_quant.ranges.items()} == before
+        fake_quant.remove()
+        assert torch.allclose(exact, model(x * 5)) and not torch.equal(rounded, model(x))
+
+
+def test_equalized_rounding_gives_a_narrow_channel_the_resolution_the_exporter_gives_it():
+    """A downsampling output is rounded as exported (model/equalization.py): per-channel scaled, rounded, scaled back."""
+    x = torch.stack([torch.linspace(-12, 4, 3600), torch.linspace(0.9, 4.1, 3600)])[None]  # (1, 2, T): wide, narrow
+    per_tensor, equalized = RunningRange(), EqualizedRange()
+    per_tensor.observe(x, 0.0)
+    equalized.observe(x, 0.0)
+    plain_error = (per_tensor.round(x) - x).abs().amax(dim=(0, 2))
+    equalized_error = (equalized.round(x) - x).abs().amax(dim=(0, 2))
+    assert torch.allclose(plain_error, torch.full((2,), 16 / 255 / 2), rtol=0.05)  # one step for both channels
+    assert equalized_error[1] < plain_error[1] / 2.5  # the narrow channel, stretched 12 / 4.1 times
+    assert equalized_error[0] <= plain_error[0] * 1.05

@@ -80,3 +80,19 @@ def test_cli_fine_tunes_with_fake_quantization_from_a_checkpoint(tmp_path, fixtu
     assert model.config.activation == "relu6" and isinstance(model.stem[1], torch.nn.ReLU6)
     assert meta["role"] == "student-kd" and meta["teacher"] == "t.pt"  # the lineage is kept
     assert not model._forward_hooks and not model._forward_pre_hooks  # nothing of the hooks is saved
+
+
+def test_cli_fine_tunes_with_the_parity_term(tmp_path, fixture_data, fixture_splits):
+    init = tmp_path / "student.pt"
+    save_checkpoint(init, build(STUDENT), {"role": "student"})
+    out = tmp_path / "parity"
+    assert run(out, fixture_data, fixture_splits, "--init", str(init), "--fake-quant", "--parity-weight", "0.1", "--epochs", "1") == 0
+    _, meta = load_model(out / "best.pt")
+    assert meta["settings"]["parity_weight"] == 0.1 and meta["settings"]["fake_quant"]
+    assert np.isfinite(meta["val_snr_improvement_db"])
+
+
+def test_cli_refuses_the_parity_term_without_fake_quantization(tmp_path, fixture_data, fixture_splits, capsys):
+    with pytest.raises(SystemExit):
+        run(tmp_path / "x", fixture_data, fixture_splits, "--parity-weight", "0.1")
+    assert "--parity-weight needs --fake-quant" in capsys.readouterr().err
