@@ -107,7 +107,7 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
     artefacts = _describe_artefacts(stage, extra_files, onnx_info)
     onnx_info["max_abs_error_vs_torch_mv"] = max(r["onnx_vs_torch_max_abs_error_mv"] for r in report["groups"].values())
     sections = {
-        "onnx": onnx_info, "tflite_graph": source_info,
+        "onnx": onnx_info, "tflite_graph": source_info, "inference_form": _inference_form(options.equalize),
         "converters": {**converters, "int8": "full integer, per-channel weights, int8 I/O"},
         "calibration": calibration[1], "micro": micro_info,
         "input_normalization": {"mode": mode, "peak_floor_mv": PEAK_FLOOR_MV,
@@ -117,6 +117,13 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
                    "int8_loss_db": {g: r["int8_loss_db"] for g, r in report["groups"].items()}, **parity_info},
     }
     return build_manifest(checkpoint, artefacts, sections), report
+
+
+def _inference_form(equalized: bool) -> dict:
+    """How the exported graph rewrites the checkpoint's network: the same function in float."""
+    return {"identity_connections": "folded into the convs (model/fusion.py)",
+            "downsampling_outputs": ("equalized per channel over the calibration windows (model/equalization.py)"
+                                     if equalized else "as trained (--no-equalization)")}
 
 
 def _tflite_source(model, onnx_path: Path, work: Path, calibration: np.ndarray, twin: bool) -> tuple[Path, dict]:
