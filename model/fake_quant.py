@@ -5,7 +5,7 @@ With fake quantization attached, the same tensors are rounded in the forward pas
 tracked per tensor, with a straight-through gradient; fine-tuning then teaches the float network to
 tolerate int8 rounding. The rounding points follow the converted graph: the network input and
 output; every ReLU or ReLU6 output (a conv, or an add, with its activation fused); the strided
-depthwise conv's BatchNorm output (no activation follows it); the outputs of the upsampling (after its
+depthwise conv's output (no activation follows it); the outputs of the upsampling (after its
 skip add), of the local-extrema module and its 1x1 mix, and of the head. Weights stay float and
 nothing of this is saved. The graph rounded is the exported one, where each ConvBlock's identity
 connection is folded into its conv (model/fusion.py), so the conv output before that add is not a
@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from ulde.model.equalization import channel_factors
-from ulde.model.networks import UNet1d, Up, LocalExtrema
+from ulde.model.networks import Down, LocalExtrema, UNet1d, Up
 
 INT8_LEVELS = 255
 RANGE_MOMENTUM = 0.01  # running min/max update per batch, as torch's MovingAverageMinMaxObserver
@@ -83,9 +83,12 @@ def fake_quantize(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
 class FakeQuant:
     """Hooks that round the chosen tensors of one network; ranges update while the network trains."""
 
-    def __init__(self, model: UNet1d, momentum: float = RANGE_MOMENTUM):
+    def __init__(self, model: UNet1d, momentum: float = RANGE_MOMENTUM, equalized: bool = True):
         self.momentum = momentum
+        self.equalized = equalized  # the export equalizes the downsampling outputs (its default, see above)
         self.enabled = True
+        self.observing = False  # update the ranges in eval mode too (a calibration pass)
+        self.rounded: set[tuple[str, int]] | None = None  # round only these (name, call) tensors; None: all
         self.ranges: dict[tuple[str, int], RunningRange] = {}
         self.calls: dict[str, int] = {}
         self.handles = [model.register_forward_pre_hook(self._start), model.register_forward_hook(self._rounder("output"))]
@@ -112,10 +115,11 @@ class FakeQuant:
     def _round(self, name: str, training: bool, x: torch.Tensor) -> torch.Tensor:
         call = self.calls.get(name, 0)
         self.calls[name] = call + 1
-        tracker = self.ranges.setdefault((name, call), EqualizedRange() if equalized_output(name) else RunningRange())
-        if training or tracker.low is None:
+        per_channel = self.equalized and equalized_output(name)
+        tracker = self.ranges.setdefault((name, call), EqualizedRange() if per_channel else RunningRange())
+        if training or self.observing or tracker.low is None:
             tracker.observe(x.detach(), self.momentum)
-        return tracker.round(x)
+        return tracker.round(x) if self.rounded is None or (name, call) in self.rounded else x
 
     def remove(self) -> None:
         for handle in self.handles:
@@ -131,6 +135,6 @@ def quantized_output(name: str, module: nn.Module) -> bool:
     """Whether the converted int8 graph stores this module's output as its own tensor."""
     if isinstance(module, (nn.ReLU, nn.ReLU6, Up, LocalExtrema)):
         return True
-    if isinstance(module, nn.BatchNorm1d):  # other BNs are folded into a conv whose output a ReLU rounds
-        return name.startswith("downs.")
+    if isinstance(module, Down):  # no activation follows the strided depthwise conv (BatchNorm folded or not);
+        return not isinstance(module.conv, nn.MaxPool1d)  # a max-pool only picks values already rounded
     return name == "head" or name.endswith("extrema.mix")

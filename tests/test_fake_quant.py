@@ -61,3 +61,41 @@ def test_equalized_rounding_gives_a_narrow_channel_the_resolution_the_exporter_g
     assert torch.allclose(plain_error, torch.full((2,), 16 / 255 / 2), rtol=0.05)  # one step for both channels
     assert equalized_error[1] < plain_error[1] / 2.5  # the narrow channel, stretched 12 / 4.1 times
     assert equalized_error[0] <= plain_error[0] * 1.05
+
+
+def test_a_calibration_pass_then_one_tensor_rounded_alone():
+    """The error-budget measurement (benchmarks/int8_error_budget.py): ranges from an eval-mode pass,
+    then only the selected tensors rounded."""
+    torch.manual_seed(0)
+    model = build(STUDENT).eval()
+    x = torch.randn(4, 1, 3600) * 0.3
+    with torch.no_grad():
+        exact = model(x)
+        fake_quant = FakeQuant(model, momentum=0.0)
+        fake_quant.observing, fake_quant.rounded = True, set()
+        assert torch.equal(model(x), exact) and len(fake_quant.ranges) == 2 + 1 + 2 * 9 + 4 + 8 + 3
+        fake_quant.observing, fake_quant.rounded = False, {("input", 0)}
+        one = model(x)
+        fake_quant.rounded = None
+        every = model(x)
+    assert 0 < float((one - exact).pow(2).sum()) < float((every - exact).pow(2).sum())
+
+
+def test_the_exported_form_has_the_training_networks_rounding_points():
+    """Fusing the identity connections and equalizing (BatchNorm folded into the strided convs) keep every
+    rounded tensor, the downsampling outputs included."""
+    from ulde.model.equalization import equalize_downsampling
+    from ulde.model.fusion import fuse_identity_connections
+
+    torch.manual_seed(0)
+    model = build(STUDENT).eval()
+    x = torch.randn(2, 1, 3600) * 0.3
+    exported = equalize_downsampling(fuse_identity_connections(model), x)
+    keys = []
+    for network in (model, exported):
+        fake_quant = FakeQuant(network)
+        with torch.no_grad():
+            network(x)
+        keys.append(set(fake_quant.ranges))
+        fake_quant.remove()
+    assert keys[0] == keys[1] and {("downs.0", 0), ("downs.3", 0)} <= keys[0]
