@@ -17,10 +17,14 @@ def test_fake_quantize_rounds_to_256_levels_with_a_straight_through_gradient():
     assert torch.equal(x.grad, torch.ones_like(x))
 
 
-def test_hooks_round_the_graphs_tensors_and_come_off_cleanly():
+def student_and_windows(train: bool = False, windows: int = 4) -> tuple[torch.nn.Module, torch.Tensor]:
+    """A freshly built student (seed 0) in train or eval mode and ``windows`` random (n, 1, 3600) inputs."""
     torch.manual_seed(0)
-    model = build(STUDENT).eval()
-    x = torch.randn(4, 1, 3600) * 0.3
+    return build(STUDENT).train(train), torch.randn(windows, 1, 3600) * 0.3
+
+
+def test_hooks_round_the_graphs_tensors_and_come_off_cleanly():
+    model, x = student_and_windows()
     with torch.no_grad():
         exact = model(x)
         fake_quant = FakeQuant(model, momentum=0.0)
@@ -36,9 +40,7 @@ def test_hooks_round_the_graphs_tensors_and_come_off_cleanly():
 
 
 def test_bypassed_runs_the_float_network_without_touching_the_ranges():
-    torch.manual_seed(0)
-    model = build(STUDENT).train()
-    x = torch.randn(4, 1, 3600) * 0.3
+    model, x = student_and_windows(train=True)
     with torch.no_grad():
         fake_quant = FakeQuant(model)
         rounded = model(x)
@@ -66,9 +68,7 @@ def test_equalized_rounding_gives_a_narrow_channel_the_resolution_the_exporter_g
 def test_a_calibration_pass_then_one_tensor_rounded_alone():
     """The error-budget measurement (benchmarks/int8_error_budget.py): ranges from an eval-mode pass,
     then only the selected tensors rounded."""
-    torch.manual_seed(0)
-    model = build(STUDENT).eval()
-    x = torch.randn(4, 1, 3600) * 0.3
+    model, x = student_and_windows()
     with torch.no_grad():
         exact = model(x)
         fake_quant = FakeQuant(model, momentum=0.0)
@@ -87,9 +87,7 @@ def test_the_exported_form_has_the_training_networks_rounding_points():
     from ulde.model.equalization import equalize_downsampling
     from ulde.model.fusion import fuse_identity_connections
 
-    torch.manual_seed(0)
-    model = build(STUDENT).eval()
-    x = torch.randn(2, 1, 3600) * 0.3
+    model, x = student_and_windows(windows=2)
     exported = equalize_downsampling(fuse_identity_connections(model), x)
     keys = []
     for network in (model, exported):
