@@ -82,7 +82,7 @@ def budget(checkpoint: Path, data_dir: Path, equalize: bool) -> list[tuple[str, 
     rows = []
     for key, tracker in list(fake_quant.ranges.items()):
         fake_quant.rounded = {key}
-        low, high = (float(tracker.low.min()), float(tracker.high.max())) if torch.is_tensor(tracker.low) else (tracker.low, tracker.high)
+        low, high = float(tracker.low.min()), float(tracker.high.max())
         rows.append((f"{key[0]}#{key[1]}", score(form), f"range {low:.2f}..{high:.2f}"))
     rows.sort(key=lambda row: min(row[1]))
     fake_quant.rounded = None

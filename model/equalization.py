@@ -2,7 +2,7 @@
 
 int8 TFLite stores each activation tensor with one scale for all its channels. The strided depthwise
 conv of each level has no activation after it, so its output keeps the signed, lopsided ranges its
-folded BatchNorm gives each channel (on the shipped student's first level: one channel within
+folded BatchNorm gives each channel (on the previous release's student, first level: one channel within
 0.9..4.1, another within -13.1..3.5); the narrow channels get a fraction of the int8 levels, and
 rounding that one tensor was the largest single int8 error (docs/model.md).
 

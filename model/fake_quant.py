@@ -11,8 +11,7 @@ nothing of this is saved. The graph rounded is the exported one, where each Conv
 connection is folded into its conv (model/fusion.py), so the conv output before that add is not a
 rounding point. A module called twice in one forward pass (a shared activation) gets one range per
 call. The exporter equalizes the downsampling outputs per channel (model/equalization.py), so those
-are rounded as exported: each channel scaled by its equalization factor, rounded over the scaled
-tensor's range, scaled back.
+are rounded per channel, as exported (``RunningRange``).
 """
 
 from __future__ import annotations
@@ -30,35 +29,24 @@ RANGE_MOMENTUM = 0.01  # running min/max update per batch, as torch's MovingAver
 
 
 class RunningRange:
-    """Per-tensor min/max, always including 0 (int8 zero points must represent zero exactly).
+    """Min/max of a (B, C, T) tensor, per tensor and always including 0 (int8 zero points must represent
+    zero exactly), or per channel (``per_channel``) for a tensor the exporter equalizes, which is then
+    rounded as exported: each channel scaled by its equalization factor, rounded over the scaled
+    tensor's range (0 included), scaled back.
 
     The converter calibrates each range as the min/max over all calibration windows, so a batch that
     reaches further widens the range at once; narrower batches shrink it only slowly (``momentum``),
     letting the range follow the weights as they change."""
 
-    def __init__(self):
+    def __init__(self, per_channel: bool = False):
+        self.per_channel = per_channel
         self.low = self.high = None
 
     def observe(self, x: torch.Tensor, momentum: float) -> None:
-        low, high = min(x.min().item(), 0.0), max(x.max().item(), 0.0)
-        if self.low is None:
-            self.low, self.high = low, high
+        if self.per_channel:
+            low, high = x.amin(dim=(0, 2)), x.amax(dim=(0, 2))
         else:
-            self.low = min(low, self.low + momentum * (low - self.low))
-            self.high = max(high, self.high + momentum * (high - self.high))
-
-    def round(self, x: torch.Tensor) -> torch.Tensor:
-        return fake_quantize(x, self.low, self.high)
-
-
-class EqualizedRange:
-    """Per-channel min/max (same update rule) of a (B, C, T) tensor the exporter equalizes per channel."""
-
-    def __init__(self):
-        self.low = self.high = None
-
-    def observe(self, x: torch.Tensor, momentum: float) -> None:
-        low, high = x.amin(dim=(0, 2)), x.amax(dim=(0, 2))
+            low, high = x.min().clamp(max=0.0), x.max().clamp(min=0.0)
         if self.low is None:
             self.low, self.high = low, high
         else:
@@ -66,6 +54,8 @@ class EqualizedRange:
             self.high = torch.maximum(high, self.high + momentum * (high - self.high))
 
     def round(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.per_channel:
+            return fake_quantize(x, float(self.low), float(self.high))
         factors = channel_factors(self.low, self.high)
         ends = torch.stack([self.low * factors, self.high * factors])
         low, high = min(ends.min().item(), 0.0), max(ends.max().item(), 0.0)
@@ -115,8 +105,7 @@ class FakeQuant:
     def _round(self, name: str, training: bool, x: torch.Tensor) -> torch.Tensor:
         call = self.calls.get(name, 0)
         self.calls[name] = call + 1
-        per_channel = self.equalized and equalized_output(name)
-        tracker = self.ranges.setdefault((name, call), EqualizedRange() if per_channel else RunningRange())
+        tracker = self.ranges.setdefault((name, call), RunningRange(per_channel=self.equalized and equalized_output(name)))
         if training or self.observing or tracker.low is None:
             tracker.observe(x.detach(), self.momentum)
         return tracker.round(x) if self.rounded is None or (name, call) in self.rounded else x

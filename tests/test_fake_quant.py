@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from ulde.model.fake_quant import EqualizedRange, FakeQuant, RunningRange, fake_quantize
+from ulde.model.fake_quant import FakeQuant, RunningRange, fake_quantize
 from ulde.model.networks import STUDENT, build
 
 
@@ -55,7 +55,7 @@ def test_bypassed_runs_the_float_network_without_touching_the_ranges():
 def test_equalized_rounding_gives_a_narrow_channel_the_resolution_the_exporter_gives_it():
     """A downsampling output is rounded as exported (model/equalization.py): per-channel scaled, rounded, scaled back."""
     x = torch.stack([torch.linspace(-12, 4, 3600), torch.linspace(0.9, 4.1, 3600)])[None]  # (1, 2, T): wide, narrow
-    per_tensor, equalized = RunningRange(), EqualizedRange()
+    per_tensor, equalized = RunningRange(), RunningRange(per_channel=True)
     per_tensor.observe(x, 0.0)
     equalized.observe(x, 0.0)
     plain_error = (per_tensor.round(x) - x).abs().amax(dim=(0, 2))
