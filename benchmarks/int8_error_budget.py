@@ -28,18 +28,13 @@ from ulde.model.datasets import eval_set
 from ulde.model.equalization import equalize_downsampling
 from ulde.model.fake_quant import FakeQuant
 from ulde.model.fusion import fuse_identity_connections
+from ulde.model.inference import predict
 from ulde.model.metrics import snr_db
 from ulde.model.noise import GROUPS
 from ulde.model.splits import load_splits
 from ulde.runtime.normalization import normalize
 
-SEED, WINDOWS_PER_GROUP, BATCH = 7, 150, 50
-
-
-@torch.no_grad()
-def run(network: nn.Module, windows: np.ndarray) -> np.ndarray:
-    """(n, T) normalized windows through the network, BATCH at a time."""
-    return torch.cat([network(torch.from_numpy(windows[i : i + BATCH])[:, None]) for i in range(0, len(windows), BATCH)]).squeeze(1).numpy()
+SEED, WINDOWS_PER_GROUP = 7, 150
 
 
 def weights_rounded(network: nn.Module) -> nn.Module:
@@ -62,22 +57,21 @@ def weights_rounded(network: nn.Module) -> nn.Module:
 def budget(checkpoint: Path, data_dir: Path, equalize: bool) -> list[tuple[str, list[float], str]]:
     """(row name, int8-vs-float SNR per group, note) rows, the worst single tensors first."""
     network = load_model(checkpoint)[0].eval()
-    mode = network.config.input_normalization
-    calibration = normalize(calibration_from_data(data_dir), mode)[0]
+    calibration = calibration_from_data(data_dir)  # mV; predict applies the network's input normalization
     form = fuse_identity_connections(network)
     if equalize:
-        form = equalize_downsampling(form, torch.from_numpy(calibration)[:, None])
+        network_input = normalize(calibration, network.config.input_normalization)[0]
+        form = equalize_downsampling(form, torch.from_numpy(network_input)[:, None])
     records = load_splits()["clean"]["cpsc2018"]["val"]
-    windows = [normalize(eval_set(data_dir, "cpsc2018", records, "val", g, SEED).noisy[:WINDOWS_PER_GROUP], mode)[0]
-               for g in GROUPS]
-    exact = [run(form, w) for w in windows]
+    windows = [eval_set(data_dir, "cpsc2018", records, "val", g, SEED).noisy[:WINDOWS_PER_GROUP] for g in GROUPS]
+    exact = [predict(form, w) for w in windows]
 
     def score(net: nn.Module) -> list[float]:
-        return [float(np.mean(snr_db(e, run(net, w)))) for e, w in zip(exact, windows)]
+        return [float(np.mean(snr_db(e, predict(net, w)))) for e, w in zip(exact, windows)]
 
     fake_quant = FakeQuant(form, momentum=0.0, equalized=equalize)
     fake_quant.observing, fake_quant.rounded = True, set()
-    run(form, calibration)
+    predict(form, calibration)
     fake_quant.observing = False
     rows = []
     for key, tracker in list(fake_quant.ranges.items()):

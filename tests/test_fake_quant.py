@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import torch
 
+from ulde.model.equalization import equalize_downsampling
 from ulde.model.fake_quant import FakeQuant, RunningRange, fake_quantize
+from ulde.model.fusion import fuse_identity_connections
 from ulde.model.networks import STUDENT, build
 
 
@@ -84,9 +86,6 @@ def test_a_calibration_pass_then_one_tensor_rounded_alone():
 def test_the_exported_form_has_the_training_networks_rounding_points():
     """Fusing the identity connections and equalizing (BatchNorm folded into the strided convs) keep every
     rounded tensor, the downsampling outputs included."""
-    from ulde.model.equalization import equalize_downsampling
-    from ulde.model.fusion import fuse_identity_connections
-
     model, x = student_and_windows(windows=2)
     exported = equalize_downsampling(fuse_identity_connections(model), x)
     keys = []
