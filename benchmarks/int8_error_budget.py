@@ -27,7 +27,7 @@ from ulde.model.checkpoint import load_model
 from ulde.model.datasets import eval_set
 from ulde.model.equalization import equalize_downsampling
 from ulde.model.fake_quant import FakeQuant
-from ulde.model.fusion import fuse_identity_connections
+from ulde.model.fusion import inference_form
 from ulde.model.inference import predict
 from ulde.model.metrics import snr_db
 from ulde.model.noise import GROUPS
@@ -58,7 +58,7 @@ def budget(checkpoint: Path, data_dir: Path, equalize: bool) -> list[tuple[str, 
     """(row name, int8-vs-float SNR per group, note) rows, the worst single tensors first."""
     network = load_model(checkpoint)[0].eval()
     calibration = calibration_from_data(data_dir)  # mV; predict applies the network's input normalization
-    form = fuse_identity_connections(network)
+    form = inference_form(network)
     if equalize:
         network_input = normalize(calibration, network.config.input_normalization)[0]
         form = equalize_downsampling(form, torch.from_numpy(network_input)[:, None])

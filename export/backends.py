@@ -15,6 +15,7 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE
 from ulde.model.inference import predict
+from ulde.runtime.model_output import denoised, outputs_noise
 from ulde.runtime.normalization import normalize
 from ulde.runtime.quantization import check_quantization, dequantize, quantize
 
@@ -23,11 +24,12 @@ def onnx_denoise(path: Path, windows: np.ndarray) -> np.ndarray:
     options.intra_op_num_threads = 1  # the machine's cores belong to training runs too
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     out = [session.run(None, {INPUT_NAME: w.reshape(IO_SHAPE).astype(np.float32)})[0].reshape(-1) for w in windows]
-    return np.stack(out).astype(np.float32)
+    return denoised(windows, np.stack(out).astype(np.float32), outputs_noise(session.get_outputs()[0].name))
 
 
 def tflite_denoise(path: Path, windows: np.ndarray, reference_kernels: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """(denoised float32 windows, raw int8 outputs or None for a float model), via LiteRT, 1 thread.
+    """(denoised float32 windows, raw int8 outputs or None for a float model), via LiteRT, 1 thread:
+    the model's output subtracted from the float32 windows where it is a noise estimate, as the runtime does.
 
     ``reference_kernels`` runs TFLite's reference kernels (the arithmetic TFLite Micro implements)
     instead of the optimized ones (XNNPACK), which round intermediate requantizations differently.
@@ -47,9 +49,10 @@ def tflite_denoise(path: Path, windows: np.ndarray, reference_kernels: bool = Fa
         interpreter.invoke()
         raw.append(interpreter.get_tensor(out["index"]).reshape(-1).copy())
     raw = np.stack(raw)
+    is_noise = outputs_noise(out["name"])
     if not integer:
-        return raw.astype(np.float32), None
-    return dequantize(raw, *out_quant), raw
+        return denoised(windows, raw.astype(np.float32), is_noise), None
+    return denoised(windows, dequantize(raw, *out_quant), is_noise), raw
 
 
 def denoise_all_routes(model: torch.nn.Module, onnx_path: Path, float_path: Path, int8_path: Path,

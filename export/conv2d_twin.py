@@ -18,7 +18,7 @@ import copy
 import torch
 from torch import nn
 
-from ulde.model.networks import UNet1d
+from ulde.model.networks import NoiseEstimator, UNet1d
 
 TWIN_TOLERANCE = 1e-5  # mV: the twin computes the same sums in the same order; any gap means a bad rewrite
 
@@ -90,7 +90,7 @@ def _to_2d(module: nn.Module) -> nn.Module:
 
 
 class Conv2dTwin(nn.Module):
-    """(B, 1, T) -> (B, 1, T) through the 2-D layers: the network's own forward on a (B, 1, 1, T) image."""
+    """(B, 1, T) -> (B, 1, T) noise estimate through the 2-D layers: the network's own on a (B, 1, 1, T) image."""
 
     def __init__(self, network: UNet1d):
         super().__init__()
@@ -98,14 +98,14 @@ class Conv2dTwin(nn.Module):
 
     def forward(self, x):
         image = x.reshape(x.shape[0], 1, 1, x.shape[-1])
-        return self.net.denoise_unchecked(image).reshape(x.shape)
+        return self.net.noise_unchecked(image).reshape(x.shape)
 
 
 def conv2d_twin(network: UNet1d, probe: torch.Tensor) -> tuple[Conv2dTwin, float]:
-    """(twin in eval mode, max |twin - network| in mV on ``probe``); raises TwinMismatchError over tolerance."""
+    """(twin in eval mode, max |twin - network noise estimate| on ``probe``); raises TwinMismatchError over tolerance."""
     twin = Conv2dTwin(network).eval()
     with torch.no_grad():
-        gap = float((twin(probe) - network(probe)).abs().max())
+        gap = float((twin(probe) - NoiseEstimator(network)(probe)).abs().max())
     if not gap <= TWIN_TOLERANCE:
         raise TwinMismatchError(f"Conv2d twin differs from the network by {gap:.3g} mV (tolerance {TWIN_TOLERANCE:g})")
     return twin, gap

@@ -13,11 +13,12 @@ import onnx
 import torch
 from onnxsim import simplify
 
+from ulde.runtime.model_output import NOISE_OUTPUT_NAME
 from ulde.runtime.signal_spec import WINDOW_SAMPLES
 
 OPSET = 18
 INPUT_NAME = "noisy_ecg"
-OUTPUT_NAME = "denoised_ecg"
+OUTPUT_NAME = NOISE_OUTPUT_NAME  # the runtime subtracts it from the input (runtime/model_output.py)
 IO_SHAPE = (1, 1, WINDOW_SAMPLES)  # one window per call: firmware and the streaming runtime never batch
 
 

@@ -23,7 +23,8 @@ from ulde.export.manifest import build_manifest, describe_file, write_manifest
 from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE, OUTPUT_NAME, export_onnx
 from ulde.model.checkpoint import file_sha256, load_model, read_checkpoint
 from ulde.model.equalization import equalize_downsampling
-from ulde.model.fusion import fuse_identity_connections
+from ulde.model.fusion import ExtremaHead, inference_form
+from ulde.model.networks import NoiseEstimator
 from ulde.model.metrics import snr_db
 from ulde.runtime.normalization import PEAK_FLOOR_MV, normalize
 from ulde.runtime.quantization import check_quantization, quantize
@@ -79,11 +80,11 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
     work.mkdir()
     mode = model.config.input_normalization
     network_calibration = normalize(calibration[0], mode)[0]  # what the network itself sees
-    inference_form = fuse_identity_connections(model)  # the exported graph; parity's torch route runs `model`
+    form = inference_form(model)  # the exported graph; parity's torch route runs `model`
     if options.equalize:
-        inference_form = equalize_downsampling(inference_form, torch.from_numpy(network_calibration)[:, None])
-    onnx_info = export_onnx(inference_form, stage / ONNX_FILE)
-    tflite_source, source_info = _tflite_source(inference_form, stage / ONNX_FILE, work, network_calibration, options.conv2d_twin)
+        form = equalize_downsampling(form, torch.from_numpy(network_calibration)[:, None])
+    onnx_info = export_onnx(NoiseEstimator(form), stage / ONNX_FILE)
+    tflite_source, source_info = _tflite_source(form, stage / ONNX_FILE, work, network_calibration, options.conv2d_twin)
     from ulde.export.tflite_convert import convert  # TensorFlow is imported only now
 
     float_bytes, int8_bytes, converters = convert(tflite_source, work, network_calibration)
@@ -102,12 +103,16 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
     micro_info = _check_micro(stage / INT8_FILE, sets, raw_int8, mode)
     extra_files = parity.write_parity(report, parity_info, stage)
     if options.c_array:
-        note = f"{INT8_FILE} sha256 {file_sha256(stage / INT8_FILE)}"
+        note = (f"{INT8_FILE} sha256 {file_sha256(stage / INT8_FILE)}; its output is the noise estimate: "
+                "denoised = input - output, outside the model (manifest.json, model_output)")
         extra_files += write_c_array((stage / INT8_FILE).read_bytes(), stage, note=note)
     artefacts = _describe_artefacts(stage, extra_files, onnx_info)
     onnx_info["max_abs_error_vs_torch_mv"] = max(r["onnx_vs_torch_max_abs_error_mv"] for r in report["groups"].values())
     sections = {
-        "onnx": onnx_info, "tflite_graph": source_info, "inference_form": _inference_form(options.equalize),
+        "onnx": onnx_info, "tflite_graph": source_info, "inference_form": _inference_form(form, options.equalize),
+        "model_output": {"quantity": "noise estimate", "tensor": OUTPUT_NAME,
+                         "rule": "denoised = network input - model output (then * s, see input_normalization), "
+                                 "computed outside the model at the input's own precision"},
         "converters": {**converters, "int8": "full integer, per-channel weights, int8 I/O"},
         "calibration": calibration[1], "micro": micro_info,
         "input_normalization": {"mode": mode, "peak_floor_mv": PEAK_FLOOR_MV,
@@ -119,9 +124,11 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
     return build_manifest(checkpoint, artefacts, sections), report
 
 
-def _inference_form(equalized: bool) -> dict:
+def _inference_form(form, equalized: bool) -> dict:
     """How the exported graph rewrites the checkpoint's network: the same function in float."""
-    return {"identity_connections": "folded into the convs (model/fusion.py)",
+    extrema = ("folded into the head conv (model/fusion.py)" if isinstance(form.head, ExtremaHead)
+               else "as trained (its mix has a bias)" if form.config.extrema_kernel else "none")
+    return {"identity_connections": "folded into the convs (model/fusion.py)", "local_extrema": extrema,
             "downsampling_outputs": ("equalized per channel over the calibration windows (model/equalization.py)"
                                      if equalized else "as trained (--no-equalization)")}
 

@@ -3,13 +3,15 @@
 The int8 TFLite model rounds every tensor it stores to 256 levels over that tensor's calibrated range.
 With fake quantization attached, the same tensors are rounded in the forward pass, over ranges
 tracked per tensor, with a straight-through gradient; fine-tuning then teaches the float network to
-tolerate int8 rounding. The rounding points follow the converted graph: the network input and
-output; every ReLU or ReLU6 output (a conv, or an add, with its activation fused); the strided
-depthwise conv's output (no activation follows it); the outputs of the upsampling (after its
-skip add), of the local-extrema module and its 1x1 mix, and of the head. Weights stay float and
-nothing of this is saved. The graph rounded is the exported one, where each ConvBlock's identity
-connection is folded into its conv (model/fusion.py), so the conv output before that add is not a
-rounding point. A module called twice in one forward pass (a shared activation) gets one range per
+tolerate int8 rounding. The rounding points follow the converted graph: the network input (as the
+convolutions see it: the runtime subtracts the model's noise estimate from the unrounded input,
+runtime/model_output.py); every ReLU or ReLU6 output (a conv, or an add, with its activation fused);
+the strided depthwise conv's output (no activation follows it); the output of the upsampling (after
+its skip add); the head's output, which is the model's. Weights stay float and nothing of this is
+saved. The graph rounded is the exported one (model/fusion.py): each ConvBlock's identity
+connection is folded into its conv, so the conv output before that add is not a rounding point, and
+a bias-free local-extrema module is folded into the head, so neither its mix output nor its own is
+(with a mix bias both are). A module called twice in one forward pass (a shared activation) gets one range per
 call. The exporter equalizes the downsampling outputs per channel (model/equalization.py), so those
 are rounded per channel, as exported (``RunningRange``).
 """
@@ -22,6 +24,7 @@ import torch
 from torch import nn
 
 from ulde.model.equalization import channel_factors
+from ulde.model.fusion import absorbs_extrema
 from ulde.model.networks import Down, LocalExtrema, UNet1d, Up
 
 INT8_LEVELS = 255
@@ -81,14 +84,17 @@ class FakeQuant:
         self.rounded: set[tuple[str, int]] | None = None  # round only these (name, call) tensors; None: all
         self.ranges: dict[tuple[str, int], RunningRange] = {}
         self.calls: dict[str, int] = {}
-        self.handles = [model.register_forward_pre_hook(self._start), model.register_forward_hook(self._rounder("output"))]
+        self.handles = [model.register_forward_pre_hook(self._start), model.stem.register_forward_pre_hook(self._round_input)]
+        extrema_folded = absorbs_extrema(model.extrema)
         for name, module in model.named_modules():
-            if quantized_output(name, module):
+            if quantized_output(name, module) and not (extrema_folded and name.startswith("extrema")):
                 self.handles.append(module.register_forward_hook(self._rounder(name)))
 
     def _start(self, model, inputs):
         self.calls.clear()
-        return (self._round("input", model.training, inputs[0]),) if self.enabled else None
+
+    def _round_input(self, stem, inputs):
+        return (self._round("input", stem.training, inputs[0]),) if self.enabled else None
 
     def _rounder(self, name: str):
         return lambda module, inputs, output: self._round(name, module.training, output) if self.enabled else None

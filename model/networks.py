@@ -36,6 +36,7 @@ class UNetConfig:
     groups: tuple[int, ...]  # groups of that conv per level (1 = conventional)
     mix_kernel: int = 3  # kernel of the conventional conv that follows each grouped conv
     extrema_kernel: int = 5  # window of the local max/min module at full resolution (0 = off)
+    extrema_bias: bool = True  # False: its mix has no bias, so the exported head absorbs the module exactly (model/fusion.py)
     input_normalization: str = "none"  # "peak": windows are divided by their peak |x| (runtime/normalization.py)
     activation: str = "relu"  # "relu6" bounds every activation: narrower int8 ranges (docs/model.md)
     identity_connections: bool = True  # the identity around each ConvBlock's second conv (ablation: False)
@@ -70,8 +71,9 @@ STUDENT = UNetConfig(
     kernels=(9, 9, 9, 7, 5),
     groups=(2, 4, 4, 4, 4),
     input_normalization="peak",  # fills the int8 input range for every lead amplitude
+    extrema_bias=False,  # two int8 tensors fewer in the exported graph (model/fusion.py)
 )
-"""6,209 trainable parameters, 4.97 M MACs per 3600-sample window (ptflops, aten backend)."""
+"""6,205 trainable parameters, 4.97 M MACs per 3600-sample window (ptflops, aten backend)."""
 
 TEACHER = UNetConfig(
     name="teacher-unet",
@@ -148,15 +150,18 @@ class LocalExtrema(nn.Module):
     """Local max/min enhancement: sliding max and min of the features (peaks and troughs such as QRS
     complexes) mixed by a pointwise conv and added back."""
 
-    def __init__(self, channels: int, kernel: int):
+    def __init__(self, channels: int, kernel: int, bias: bool = True):
         super().__init__()
         self.pool = nn.MaxPool1d(kernel, stride=1, padding=kernel // 2)
-        self.mix = nn.Conv1d(2 * channels, channels, 1)
+        self.mix = nn.Conv1d(2 * channels, channels, 1, bias=bias)
 
     def forward(self, x):
-        local_max = self.pool(x)
-        local_min = self.pool(x * -1.0) * -1.0  # not -pool(-x): Neg has no int8 kernel
-        return x + self.mix(torch.cat([local_max, local_min], dim=1))
+        return x + self.mix(torch.cat(local_max_min(self.pool, x), dim=1))
+
+
+def local_max_min(pool: nn.MaxPool1d, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sliding max, sliding min) of ``x`` over ``pool``'s window, each shaped as ``x``."""
+    return pool(x), pool(x * -1.0) * -1.0  # not -pool(-x): Neg has no int8 kernel
 
 
 class UNet1d(nn.Module):
@@ -178,17 +183,25 @@ class UNet1d(nn.Module):
         self.decoders = nn.ModuleList(
             ConvBlock(c[i] * (2 if concat else 1), c[i], k[i], g[i], m, act(), identity) for i in range(NETWORK_LEVELS)
         )
-        self.extrema = LocalExtrema(c[0], config.extrema_kernel) if config.extrema_kernel else nn.Identity()
+        self.extrema = LocalExtrema(c[0], config.extrema_kernel, config.extrema_bias) if config.extrema_kernel else nn.Identity()
         self.head = nn.Conv1d(c[0], 1, 3, padding=1)
 
     def forward(self, x):  # (B, 1, T) -> (B, 1, T)
-        if x.ndim != 3 or x.shape[1] != 1 or x.shape[-1] % TOTAL_STRIDE:
-            raise ValueError(f"expected (batch, 1, T) with T a multiple of {TOTAL_STRIDE}, got {tuple(x.shape)}")
+        self.check_input(x)
         return self.denoise_unchecked(x)
 
+    @staticmethod
+    def check_input(x: torch.Tensor) -> None:
+        if x.ndim != 3 or x.shape[1] != 1 or x.shape[-1] % TOTAL_STRIDE:
+            raise ValueError(f"expected (batch, 1, T) with T a multiple of {TOTAL_STRIDE}, got {tuple(x.shape)}")
+
     def denoise_unchecked(self, x):
-        """The network on a checked input, in any layout whose channel axis is 1 and time axis last:
-        (B, 1, T) here, (B, 1, 1, T) in the exporter's Conv2d twin (export/conv2d_twin.py)."""
+        return x - self.noise_unchecked(x)
+
+    def noise_unchecked(self, x):
+        """The noise estimate for a checked input, in any layout whose channel axis is 1 and time axis
+        last: (B, 1, T) here, (B, 1, 1, T) in the exporter's Conv2d twin (export/conv2d_twin.py). The
+        exported models compute this alone; the runtime subtracts it (runtime/model_output.py)."""
         h = self.encoders[0](self.stem(x))
         skips = [h]
         for i in range(1, NETWORK_LEVELS + 1):
@@ -196,7 +209,19 @@ class UNet1d(nn.Module):
             skips.append(h)
         for i in reversed(range(NETWORK_LEVELS)):
             h = self.decoders[i](self.ups[i](h, skips[i]))
-        return x - self.head(self.extrema(h))
+        return self.head(self.extrema(h))
+
+
+class NoiseEstimator(nn.Module):
+    """(B, 1, T) -> (B, 1, T): the network's noise estimate, the function the exporter converts."""
+
+    def __init__(self, network: UNet1d):
+        super().__init__()
+        self.network = network
+
+    def forward(self, x):
+        self.network.check_input(x)
+        return self.network.noise_unchecked(x)
 
 
 def build(config: UNetConfig) -> UNet1d:
@@ -208,3 +233,19 @@ def with_activation(network: UNet1d, activation: str) -> UNet1d:
     rebuilt = build(replace(network.config, activation=activation))
     rebuilt.load_state_dict(network.state_dict())
     return rebuilt
+
+
+def without_extrema_bias(network: UNet1d) -> UNet1d:
+    """The same network with its local-extrema mix bias moved into the head's bias, so that the export
+    can fold the module into the head (model/fusion.py). The same function except at the first and
+    last sample of a window, where the head's zero padding hid part of the bias: a start for
+    fine-tuning. The network itself if its mix has no bias."""
+    if not isinstance(network.extrema, LocalExtrema) or network.extrema.mix.bias is None:
+        return network
+    rebuilt = build(replace(network.config, extrema_bias=False))
+    state = network.state_dict()
+    mix_bias = state.pop("extrema.mix.bias")
+    state["head.bias"] = state["head.bias"] + network.head.weight.detach().sum(dim=-1) @ mix_bias
+    rebuilt.load_state_dict(state)
+    return rebuilt.train(network.training)
+

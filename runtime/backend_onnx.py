@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ulde.runtime.errors import BackendMissingError, ModelFileError
+from ulde.runtime.model_output import denoised, outputs_noise
 from ulde.runtime.tensor_layout import check_same_window, window_from_shape
 
 INSTALL_HINT = "install onnxruntime with `pip install onnxruntime` (part of the bare `pip install ulde`)"
@@ -26,7 +27,9 @@ def _shape(value_info) -> list:
 
 
 class OnnxBackend:
-    """One onnxruntime CPU session; ``run`` maps (B, T) float32 mV frames to (B, T) float32 mV."""
+    """One onnxruntime CPU session; ``run`` maps (B, T) float32 network-input frames to (B, T) denoised
+    float32 (subtracting the model's output from its input if that output is a noise estimate,
+    runtime/model_output.py)."""
 
     name = "onnxruntime"
 
@@ -54,17 +57,19 @@ class OnnxBackend:
             str(path),
         )
         self._input_name, self._output_name = inputs[0].name, outputs[0].name
+        self.outputs_noise = outputs_noise(self._output_name)
         self._unit_shape = in_shape[1:]
         self.supports_batch = in_shape[0] is None  # a fixed batch of 1 cannot take several leads
         self.input_dtype = np.dtype(np.float32)
 
     def run_rows(self, frames: np.ndarray) -> np.ndarray:
-        """(B, T) float32 mV -> (B, T) float32 mV, one session call per row."""
+        """(B, T) float32 -> (B, T) float32 denoised, one session call per row."""
         return np.concatenate([self.run(row[None]) for row in frames]) if len(frames) else frames.copy()
 
     def run(self, frames: np.ndarray) -> np.ndarray:
-        """(B, T) float32 mV -> (B, T) float32 mV, B model rows in one session call."""
+        """(B, T) float32 -> (B, T) float32 denoised, B model rows in one session call."""
         batch = frames.shape[0]
         x = np.ascontiguousarray(frames, dtype=np.float32).reshape([batch] + self._unit_shape)
         (y,) = self._session.run([self._output_name], {self._input_name: x})
-        return np.asarray(y, dtype=np.float32).reshape(batch, self.window)
+        output = np.asarray(y, dtype=np.float32).reshape(batch, self.window)  # a fresh array per call
+        return denoised(x.reshape(batch, self.window), output, self.outputs_noise)

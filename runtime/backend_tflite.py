@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ulde.runtime.errors import BackendMissingError, ModelFileError
+from ulde.runtime.model_output import denoised, outputs_noise
 from ulde.runtime.quantization import INTEGER_DTYPES, check_quantization, dequantize, quantize
 from ulde.runtime.tensor_layout import check_same_window, window_from_shape
 
@@ -29,9 +30,10 @@ def import_interpreter() -> type:
 
 
 class TFLiteBackend:
-    """One LiteRT interpreter; ``run`` maps (B, T) float32 mV frames to (B, T) float32 mV.
+    """One LiteRT interpreter; ``run`` maps (B, T) float32 network-input frames to (B, T) denoised float32.
 
-    Window length T, tensor dtypes and int8 scale/zero point are read from the model's tensor details.
+    Window length T, tensor dtypes, int8 scale/zero point and what the output holds (its name,
+    runtime/model_output.py) are read from the model's tensor details.
     """
 
     name = "litert"
@@ -53,6 +55,7 @@ class TFLiteBackend:
             window_from_shape(self._output["shape"].tolist(), f"model {path} output"),
             str(path),
         )
+        self.outputs_noise = outputs_noise(self._output["name"])
         self._in_quant = self._tensor_quantization(self._input, f"model {path} input")
         self._out_quant = self._tensor_quantization(self._output, f"model {path} output")
         self._unit_shape = [int(d) for d in self._input["shape"][1:]]
@@ -87,12 +90,13 @@ class TFLiteBackend:
         """(B, T) float32 mV -> the values of the model's input tensor (quantized for an integer model)."""
         return frames if self._in_quant is None else quantize(frames, *self._in_quant)
 
-    def _real_output(self, y: np.ndarray) -> np.ndarray:
-        """(B, T) values of the model's output tensor -> a new float32 mV array."""
-        return y.astype(np.float32, copy=True) if self._out_quant is None else dequantize(y, *self._out_quant[:2])
+    def _denoised(self, frames: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """(B, T) input frames and values of the model's output tensor -> a new float32 array of denoised frames."""
+        real = y.astype(np.float32, copy=True) if self._out_quant is None else dequantize(y, *self._out_quant[:2])
+        return denoised(frames, real, self.outputs_noise)
 
     def run_rows(self, frames: np.ndarray) -> np.ndarray:
-        """(B, T) float32 mV -> (B, T) float32 mV, one interpreter call per row.
+        """(B, T) float32 -> (B, T) float32 denoised, one interpreter call per row.
 
         The (de)quantization runs once over all rows (the same float32 operations, row by row, as
         ``run``), so a stream pays its numpy overhead per chunk instead of per frame.
@@ -106,10 +110,10 @@ class TFLiteBackend:
             self._interpreter.set_tensor(index_in, row.reshape(shape))
             self._interpreter.invoke()
             out[:] = self._interpreter.get_tensor(index_out).reshape(self.window)
-        return self._real_output(y)
+        return self._denoised(frames, y)
 
     def run(self, frames: np.ndarray) -> np.ndarray:
-        """(B, T) float32 mV -> (B, T) float32 mV, B model rows in one interpreter call."""
+        """(B, T) float32 -> (B, T) float32 denoised, B model rows in one interpreter call."""
         batch = frames.shape[0]
         if batch != self._batch:
             self._resize(batch)
@@ -119,5 +123,4 @@ class TFLiteBackend:
         y = self._interpreter.get_tensor(self._output["index"])
         if y.size != frames.size:
             raise ModelFileError(f"model returned {y.shape} for a batch of {batch}; it does not support batching")
-        y = y.reshape(batch, self.window)
-        return self._real_output(y)
+        return self._denoised(frames, y.reshape(batch, self.window))

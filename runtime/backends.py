@@ -17,7 +17,8 @@ SUFFIXES = {".tflite": "LiteRT", ".onnx": "onnxruntime"}
 
 def open_backend(path: Path, num_threads: int = 1):
     """A backend object with ``window`` (samples), ``name``, ``supports_batch``, ``run(frames)`` (B rows in
-    one call) and ``run_rows(frames)`` (one call per row); both return a new float32 array."""
+    one call) and ``run_rows(frames)`` (one call per row); both take network-input frames and return a
+    new float32 array of denoised frames (runtime/model_output.py)."""
     suffix = path.suffix.lower()
     if suffix == ".tflite":
         from ulde.runtime.backend_tflite import TFLiteBackend

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from ulde.runtime.model_files import shipped_model
+from ulde.runtime.model_output import NOISE_OUTPUT_NAME
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="ulde-runtime-models-"))
@@ -41,18 +42,18 @@ def default_manifest(**changes) -> dict:
     return data
 
 
-def _onnx_conv_model(shape: list, kernel: np.ndarray, dynamic_batch: bool = False):
-    """ONNX graph y = Conv1d(x, kernel, same padding) + ReLU-free, input/output ``shape`` float32."""
+def _onnx_conv_model(shape: list, kernel: np.ndarray, dynamic_batch: bool = False, output: str = "y"):
+    """ONNX graph output = Conv1d(x, kernel, same padding), input/output ``shape`` float32."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
     dims = ["batch"] + shape[1:] if dynamic_batch else shape
     k = kernel.astype(np.float32).reshape(1, 1, -1)
     pad = (k.shape[-1] - 1) // 2
-    node = helper.make_node("Conv", ["x", "w"], ["y"], pads=[pad, k.shape[-1] - 1 - pad])
+    node = helper.make_node("Conv", ["x", "w"], [output], pads=[pad, k.shape[-1] - 1 - pad])
     graph = helper.make_graph(
         [node], "tiny", [helper.make_tensor_value_info("x", TensorProto.FLOAT, dims)],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, dims)], [numpy_helper.from_array(k, "w")],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, dims)], [numpy_helper.from_array(k, "w")],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
     model.ir_version = 9  # onnxruntime 1.18+ reads IR 9
@@ -71,6 +72,18 @@ def tiny_onnx(window: int = WINDOW_SAMPLES, dynamic_batch: bool = False, with_ma
                           if with_manifest else None)
     path = folder / "tiny.onnx"
     onnx.save(_onnx_conv_model([1, 1, window], np.array([0.25, 0.5, 0.25]), dynamic_batch), path)
+    return path
+
+
+@functools.cache
+def noise_output_onnx() -> Path:
+    """The 3-tap smoothing Conv of ``tiny_onnx``, its output named as a noise estimate
+    (runtime/model_output.py): the runtime returns the input minus it."""
+    pytest.importorskip("onnx")
+    import onnx
+
+    path = model_folder("noise-output", default_manifest()) / "noise.onnx"
+    onnx.save(_onnx_conv_model([1, 1, WINDOW_SAMPLES], np.array([0.25, 0.5, 0.25]), output=NOISE_OUTPUT_NAME), path)
     return path
 
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ulde.model.equalization import channel_factors, equalize_downsampling
-from ulde.model.fusion import fuse_identity_connections
+from ulde.model.fusion import inference_form
 from ulde.model.networks import STUDENT, STUDENT_ABLATIONS
 from tests.network_support import randomized
 
@@ -26,7 +26,7 @@ def downsampling_ranges(network, x):
 @pytest.mark.parametrize("config", [STUDENT, STUDENT_ABLATIONS["no-extrema"], STUDENT_ABLATIONS["conventional"]],
                          ids=lambda c: c.name)
 def test_equalized_network_computes_the_same_function(config):
-    network = fuse_identity_connections(randomized(config))
+    network = inference_form(randomized(config))
     calibration, probe = torch.randn(8, 1, 3600), torch.randn(3, 1, 3600) * 2
     equalized = equalize_downsampling(network, calibration)
     with torch.no_grad():
@@ -34,7 +34,7 @@ def test_equalized_network_computes_the_same_function(config):
 
 
 def test_every_channel_reaches_the_widest_extent_on_its_positive_side():
-    network = fuse_identity_connections(randomized(STUDENT))
+    network = inference_form(randomized(STUDENT))
     calibration = torch.randn(8, 1, 3600)
     before = downsampling_ranges(network, calibration)
     after = downsampling_ranges(equalize_downsampling(network, calibration), calibration)
@@ -45,11 +45,11 @@ def test_every_channel_reaches_the_widest_extent_on_its_positive_side():
 
 
 def test_the_network_is_left_untouched_and_maxpool_levels_are_skipped():
-    network = fuse_identity_connections(randomized(STUDENT))
+    network = inference_form(randomized(STUDENT))
     state = {k: v.clone() for k, v in network.state_dict().items()}
     equalize_downsampling(network, torch.randn(4, 1, 3600))
     assert all(torch.equal(v, network.state_dict()[k]) for k, v in state.items())
-    pooled = fuse_identity_connections(randomized(STUDENT_ABLATIONS["maxpool-down"]))
+    pooled = inference_form(randomized(STUDENT_ABLATIONS["maxpool-down"]))
     assert equalize_downsampling(pooled, torch.randn(4, 1, 3600)) is pooled
 
 

@@ -42,7 +42,7 @@ def test_onnx_passes_the_full_checker_with_fixed_named_io(exported):
     model = onnx.load(str(exported.out / "ulde.onnx"))
     onnx.checker.check_model(model, full_check=True)
     assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [18]
-    for values, name in ((model.graph.input, "noisy_ecg"), (model.graph.output, "denoised_ecg")):
+    for values, name in ((model.graph.input, "noisy_ecg"), (model.graph.output, "noise_estimate")):
         assert [v.name for v in values] == [name]
         assert [d.dim_value for d in values[0].type.tensor_type.shape.dim] == IO_SHAPE
     assert not list(exported.out.glob("*.data")), "weights must live inside the .onnx file"
@@ -66,7 +66,7 @@ def test_tflite_models_keep_the_window_layout_and_transpose_only_to_upsample(exp
         data = (exported.out / name).read_bytes()
         io = tflite_graph.io_tensors(data)
         assert io["input"]["shape"] == io["output"]["shape"] == IO_SHAPE
-        assert (io["input"]["name"], io["output"]["name"]) == ("noisy_ecg", "denoised_ecg")
+        assert (io["input"]["name"], io["output"]["name"]) == ("noisy_ecg", "noise_estimate")
         operators = tflite_graph.operator_counts(data)
         # the time interleave of each ShuffleUpsample (and onnx2tf's layout pair around it); nothing else
         assert operators.get("TRANSPOSE", 0) <= 3 * NETWORK_LEVELS and "TRANSPOSE_CONV" not in operators
@@ -143,5 +143,7 @@ def test_tflite_route_uses_the_conv2d_twin_without_per_conv_reshapes(exported):
     assert manifest["tflite_graph"]["source"].startswith("Conv2d twin")
     assert manifest["tflite_graph"]["twin_max_abs_error_vs_torch_mv"] < 1e-5
     assert manifest["inference_form"]["downsampling_outputs"].startswith("equalized per channel")
+    assert manifest["inference_form"]["local_extrema"].startswith("folded into the head")
+    assert manifest["model_output"]["tensor"] == "noise_estimate"
     operators = tflite_graph.operator_counts((exported.out / "ulde_int8.tflite").read_bytes())
     assert operators.get("RESHAPE", 0) <= 2 + 2 * NETWORK_LEVELS  # input, output, and two per ShuffleUpsample

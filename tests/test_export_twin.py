@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from ulde.export.conv2d_twin import TWIN_TOLERANCE, Conv2dTwin, ShuffleUpsample, conv2d_twin
+from ulde.model.fusion import inference_form
 from ulde.model.networks import STUDENT, STUDENT_ABLATIONS, TEACHER
 from ulde.runtime.signal_spec import TOTAL_STRIDE, WINDOW_SAMPLES
 from tests.network_support import randomized
@@ -14,14 +15,16 @@ from tests.network_support import randomized
 
 @pytest.mark.parametrize("config", [STUDENT, TEACHER, *STUDENT_ABLATIONS.values()], ids=lambda c: c.name)
 @pytest.mark.parametrize("length", [WINDOW_SAMPLES, 4 * TOTAL_STRIDE])
-def test_twin_output_equals_the_network(config, length):
+@pytest.mark.parametrize("exported_form", [False, True], ids=["as-trained", "inference-form"])
+def test_twin_outputs_the_networks_noise_estimate(config, length, exported_form):
     net = randomized(config)
+    source = inference_form(net) if exported_form else net  # the exporter converts the inference form's twin
     x = torch.randn(3, 1, length)
-    twin, gap = conv2d_twin(net, x)
+    twin, gap = conv2d_twin(source, x)
     with torch.no_grad():
-        out = twin(x)
-    assert out.shape == x.shape and gap <= TWIN_TOLERANCE
-    assert torch.allclose(out, net(x), atol=TWIN_TOLERANCE, rtol=0)
+        noise = twin(x)
+        assert noise.shape == x.shape and gap <= TWIN_TOLERANCE
+        assert torch.allclose(x - noise, net(x), atol=2 * TWIN_TOLERANCE if exported_form else TWIN_TOLERANCE, rtol=0)
 
 
 def test_twin_has_no_1d_layers_and_leaves_the_network_untouched():

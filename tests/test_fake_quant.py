@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 
 from ulde.model.equalization import equalize_downsampling
 from ulde.model.fake_quant import FakeQuant, RunningRange, fake_quantize
-from ulde.model.fusion import fuse_identity_connections
+from ulde.model.fusion import inference_form
 from ulde.model.networks import STUDENT, build
 
 
@@ -17,6 +19,10 @@ def test_fake_quantize_rounds_to_256_levels_with_a_straight_through_gradient():
     assert torch.max(torch.abs(y - x)) <= 1 / 255 + 1e-6
     y.sum().backward()
     assert torch.equal(x.grad, torch.ones_like(x))
+
+
+ROUNDED_TENSORS = 1 + 1 + 2 * 9 + 4 + 8 + 1
+"""The student's int8 tensors: input, stem, two per ConvBlock, four downsampling, two per up, head."""
 
 
 def student_and_windows(train: bool = False, windows: int = 4) -> tuple[torch.nn.Module, torch.Tensor]:
@@ -31,8 +37,8 @@ def test_hooks_round_the_graphs_tensors_and_come_off_cleanly():
         exact = model(x)
         fake_quant = FakeQuant(model, momentum=0.0)
         rounded = model(x)
-        # input, output, ReLUs (a shared ReLU once per call), the strided convs, ups, extrema, its mix, head
-        assert len(fake_quant.ranges) == 2 + 1 + 2 * 9 + 4 + 8 + 3
+        # input, ReLUs (a shared ReLU once per call), the strided convs, ups, head (extrema folded into it)
+        assert len(fake_quant.ranges) == ROUNDED_TENSORS
         # the conv before a block's identity add is folded with it in the export (model/fusion.py): not rounded
         assert not any(name.endswith("mix.1") for name, _ in fake_quant.ranges)
         assert not torch.equal(rounded, exact)
@@ -75,7 +81,7 @@ def test_a_calibration_pass_then_one_tensor_rounded_alone():
         exact = model(x)
         fake_quant = FakeQuant(model, momentum=0.0)
         fake_quant.observing, fake_quant.rounded = True, set()
-        assert torch.equal(model(x), exact) and len(fake_quant.ranges) == 2 + 1 + 2 * 9 + 4 + 8 + 3
+        assert torch.equal(model(x), exact) and len(fake_quant.ranges) == ROUNDED_TENSORS
         fake_quant.observing, fake_quant.rounded = False, {("input", 0)}
         one = model(x)
         fake_quant.rounded = None
@@ -87,7 +93,7 @@ def test_the_exported_form_has_the_training_networks_rounding_points():
     """Fusing the identity connections and equalizing (BatchNorm folded into the strided convs) keep every
     rounded tensor, the downsampling outputs included."""
     model, x = student_and_windows(windows=2)
-    exported = equalize_downsampling(fuse_identity_connections(model), x)
+    exported = equalize_downsampling(inference_form(model), x)
     keys = []
     for network in (model, exported):
         fake_quant = FakeQuant(network)
@@ -96,3 +102,29 @@ def test_the_exported_form_has_the_training_networks_rounding_points():
         keys.append(set(fake_quant.ranges))
         fake_quant.remove()
     assert keys[0] == keys[1] and {("downs.0", 0), ("downs.3", 0)} <= keys[0]
+
+
+def test_a_local_extrema_module_with_a_mix_bias_keeps_its_two_rounded_tensors():
+    """Such a module is not folded into the head at export (model/fusion.py), so its outputs stay int8 tensors."""
+    torch.manual_seed(0)
+    model, x = build(replace(STUDENT, extrema_bias=True)).eval(), torch.randn(2, 1, 3600) * 0.3
+    fake_quant = FakeQuant(model)
+    with torch.no_grad():
+        model(x)
+    assert {("extrema", 0), ("extrema.mix", 0)} <= set(fake_quant.ranges)
+    assert len(fake_quant.ranges) == ROUNDED_TENSORS + 2
+
+
+def test_the_input_is_rounded_for_the_convolutions_but_the_residual_takes_it_unrounded():
+    """The runtime subtracts the model's noise estimate from its float input (runtime/model_output.py)."""
+    model, x = student_and_windows(windows=2)
+    with torch.no_grad():
+        fake_quant = FakeQuant(model, momentum=0.0)
+        fake_quant.rounded = {("input", 0)}
+        rounded = model(x)
+        with fake_quant.bypassed():
+            x_rounded = fake_quant.ranges[("input", 0)].round(x)
+            noise = model.noise_unchecked(x_rounded)
+    assert torch.allclose(rounded, x - noise, atol=1e-6)
+    assert not torch.allclose(rounded, x_rounded - noise, atol=1e-6)
+

@@ -7,8 +7,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.runtime_fixtures import ecg_like, int8_tflite, student_onnx, tiny_onnx, onnx_model, tflite_model, tiny_model  # noqa: F401
-from ulde.runtime import StreamingDenoiser, denoise
+from tests.runtime_fixtures import ecg_like, int8_tflite, noise_output_onnx, student_onnx, tiny_onnx, onnx_model, tflite_model, tiny_model  # noqa: F401
+from ulde.runtime import StreamingDenoiser, denoise, denoise_windows
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
 W = WINDOW_SAMPLES
@@ -160,3 +160,16 @@ def test_leads_are_independent_of_each_other(model_name):
 def test_a_one_lead_2d_stream_equals_the_1d_stream(tiny_model):
     signal = ecg_like(W + 11, seed=8)
     assert np.array_equal(denoise(signal[:, None], tiny_model)[:, 0], denoise(signal, tiny_model))
+
+
+def test_a_model_that_outputs_noise_is_subtracted_from_its_input_offline_and_streaming():
+    """runtime/model_output.py: an output named ``noise_estimate`` is taken from the input; any other
+    name is the denoised signal itself (the same 3-tap conv under both names)."""
+    windows = np.random.default_rng(3).normal(size=(2, WINDOW_SAMPLES)).astype(np.float32)
+    smoothed = denoise_windows(windows, tiny_onnx())
+    assert np.allclose(denoise_windows(windows, noise_output_onnx()), windows - smoothed, atol=1e-6)
+    signal = np.random.default_rng(4).normal(size=3 * WINDOW_SAMPLES).astype(np.float32)
+    streamer = StreamingDenoiser(noise_output_onnx())
+    streamed = np.concatenate([streamer.process(signal[:1000]), streamer.process(signal[1000:]), streamer.flush()])
+    assert np.array_equal(streamed, denoise(signal, noise_output_onnx()))
+    assert np.allclose(streamed, signal - denoise(signal, tiny_onnx()), atol=1e-5)
