@@ -66,10 +66,6 @@ def test_int8_loses_little_denoising_on_every_noise_group(int8_parity, eval_data
     require(*gates)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known gap, issue #6: the shipped int8 student's output is 23.3-25.2 dB from the float one's, groups 2 and 3 "
-    "below the 25 dB bound (docs/model.md: where the error comes from, what was tried); the figures are still "
-    "written to benchmarks/results. strict: a pass fails the run, so this marker goes the day the gate is met"))
 def test_int8_output_stays_close_to_the_float_output(int8_parity, eval_data, results):
     """int8-vs-float output SNR per group (the output error itself, not its effect on denoising)."""
     require(*[results.gate(f"{name}: int8-vs-float output SNR", row["int8_vs_float_output_snr_db"], ">=",

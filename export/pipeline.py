@@ -83,7 +83,7 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
     form = inference_form(model)  # the exported graph; parity's torch route runs `model`
     if options.equalize:
         form = equalize_downsampling(form, torch.from_numpy(network_calibration)[:, None])
-    onnx_info = export_onnx(NoiseEstimator(form), stage / ONNX_FILE)
+    onnx_info = export_onnx(NoiseEstimator(form).eval(), stage / ONNX_FILE)
     tflite_source, source_info = _tflite_source(form, stage / ONNX_FILE, work, network_calibration, options.conv2d_twin)
     from ulde.export.tflite_convert import convert  # TensorFlow is imported only now
 

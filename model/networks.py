@@ -73,7 +73,7 @@ STUDENT = UNetConfig(
     input_normalization="peak",  # fills the int8 input range for every lead amplitude
     extrema_bias=False,  # two int8 tensors fewer in the exported graph (model/fusion.py)
 )
-"""6,205 trainable parameters, 4.97 M MACs per 3600-sample window (ptflops, aten backend)."""
+"""6,205 trainable parameters, 4.96 M MACs per 3600-sample window (ptflops, aten backend)."""
 
 TEACHER = UNetConfig(
     name="teacher-unet",

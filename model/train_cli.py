@@ -13,7 +13,7 @@ from ulde.model.checkpoint import CheckpointError, load_model
 from ulde.model.datadir import DataDirError, resolve_data_dir
 from ulde.model.datasets import clean_leads, eval_set, noise_part, TrainingMixtures
 from ulde.model.noise import GROUPS
-from ulde.model.networks import ACTIVATIONS, STUDENT, STUDENT_ABLATIONS, TEACHER, build, with_activation, without_extrema_bias
+from ulde.model.networks import ACTIVATIONS, STUDENT, STUDENT_ABLATIONS, TEACHER, build, with_activation
 from ulde.model.provenance import provenance
 from ulde.model.records import RecordError
 from ulde.model.splits import load_splits, split_hash
@@ -36,8 +36,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="train the student with one design choice undone (docs/model.md)")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=None,
                    help="switch the network's activations (e.g. relu6 before int8 fine-tuning; default: keep)")
-    p.add_argument("--no-extrema-bias", action="store_true",
-                   help="with --init: move the local-extrema mix bias into the head, so the export folds the module (model/fusion.py)")
     p.add_argument("--fake-quant", action="store_true", help="quantization-aware fine-tuning: simulate int8 rounding")
     p.add_argument("--parity-weight", type=float, default=0.0,
                    help="with --fake-quant: weight of the rounded-vs-float output term (model/train.py)")
@@ -58,8 +56,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--ablation trains a student variant from scratch (no --init)")
     if args.parity_weight and not args.fake_quant:
         p.error("--parity-weight needs --fake-quant")
-    if args.no_extrema_bias and args.init is None:
-        p.error("--no-extrema-bias converts the --init checkpoint (a new student has no mix bias already)")
     return args
 
 
@@ -90,8 +86,6 @@ def main(argv: list[str] | None = None) -> int:
         model, init_meta = load_model(args.init) if args.init else (build(network_config(args)), {})
         if args.activation:
             model = with_activation(model, args.activation)
-        if args.no_extrema_bias:
-            model = without_extrema_bias(model)
         mixtures = TrainingMixtures(clean_leads(data_dir, TRAIN_DATABASE, splits["train"]), noise_part(data_dir, "train"), GROUPS)
         val_sets = validation_sets(data_dir, splits["val"], args.val_windows)
     except (DataDirError, RecordError, CheckpointError, ValueError) as exc:

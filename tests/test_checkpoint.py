@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 import torch
 
-from ulde.model.checkpoint import CheckpointError, load_model, save_checkpoint, shipped_checkpoint
+from ulde.model.checkpoint import CheckpointError, file_sha256, load_model, save_checkpoint, shipped_checkpoint
+from ulde.model.convert_cli import main as convert_main
 from ulde.model.networks import STUDENT, TEACHER, build
 
 
@@ -68,3 +69,19 @@ def test_shipped_student_is_a_distilled_ulde_net():
     assert model.config == replace(STUDENT, activation="relu6")  # ReLU6 from its int8 fine-tuning on
     assert meta["role"] == "student-kd"
     assert {"split_sha256", "commit", "complexity", "val_snr_improvement_db"} <= meta.keys()
+
+
+def test_convert_moves_the_extrema_bias_into_the_head_once(tmp_path, capsys):
+    """``python -m ulde.model.convert_cli``: a bias-free student whose export folds the module (model/fusion.py)."""
+    source, target = tmp_path / "with_bias.pt", tmp_path / "converted.pt"
+    torch.manual_seed(0)
+    save_checkpoint(source, build(replace(STUDENT, extrema_bias=True)), meta={"role": "student-kd", "val_snr_improvement_db": 9.0})
+    assert convert_main([str(source), str(target)]) == 0
+    converted, meta = load_model(target)
+    assert converted.config == STUDENT and converted.extrema.mix.bias is None
+    assert meta["role"] == "student-kd" and meta["converted_from"]["sha256"] == file_sha256(source)
+    assert meta["complexity"]["params"] == sum(p.numel() for p in converted.parameters())
+    assert convert_main([str(target), str(tmp_path / "again.pt")]) == 2
+    assert "no local-extrema mix bias" in capsys.readouterr().err
+    assert convert_main([str(tmp_path / "missing.pt"), str(tmp_path / "x.pt")]) == 2
+    assert not (tmp_path / "again.pt").exists() and not (tmp_path / "x.pt").exists()
