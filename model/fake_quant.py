@@ -87,7 +87,7 @@ class FakeQuant:
         self.handles = [model.register_forward_pre_hook(self._start), model.stem.register_forward_pre_hook(self._round_input)]
         extrema_folded = absorbs_extrema(model.extrema)
         for name, module in model.named_modules():
-            if quantized_output(name, module) and not (extrema_folded and name.startswith("extrema")):
+            if quantized_output(name, module, extrema_folded):
                 self.handles.append(module.register_forward_hook(self._rounder(name)))
 
     def _start(self, model, inputs):
@@ -126,10 +126,13 @@ def equalized_output(name: str) -> bool:
     return name.startswith("downs.")
 
 
-def quantized_output(name: str, module: nn.Module) -> bool:
-    """Whether the converted int8 graph stores this module's output as its own tensor."""
-    if isinstance(module, (nn.ReLU, nn.ReLU6, Up, LocalExtrema)):
+def quantized_output(name: str, module: nn.Module, extrema_folded: bool) -> bool:
+    """Whether the converted int8 graph stores this module's output as its own tensor; with
+    ``extrema_folded`` the export folds the local-extrema module into the head (model/fusion.py)."""
+    if isinstance(module, (nn.ReLU, nn.ReLU6, Up)):
         return True
     if isinstance(module, Down):  # no activation follows the strided depthwise conv (BatchNorm folded or not);
         return not isinstance(module.conv, nn.MaxPool1d)  # a max-pool only picks values already rounded
-    return name == "head" or name.endswith("extrema.mix")
+    if isinstance(module, LocalExtrema) or name.endswith("extrema.mix"):
+        return not extrema_folded
+    return name == "head"

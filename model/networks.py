@@ -188,15 +188,12 @@ class UNet1d(nn.Module):
 
     def forward(self, x):  # (B, 1, T) -> (B, 1, T)
         self.check_input(x)
-        return self.denoise_unchecked(x)
+        return x - self.noise_unchecked(x)
 
     @staticmethod
     def check_input(x: torch.Tensor) -> None:
         if x.ndim != 3 or x.shape[1] != 1 or x.shape[-1] % TOTAL_STRIDE:
             raise ValueError(f"expected (batch, 1, T) with T a multiple of {TOTAL_STRIDE}, got {tuple(x.shape)}")
-
-    def denoise_unchecked(self, x):
-        return x - self.noise_unchecked(x)
 
     def noise_unchecked(self, x):
         """The noise estimate for a checked input, in any layout whose channel axis is 1 and time axis
