@@ -7,12 +7,14 @@ Without one: the small sets shipped in ``calibration/`` (drawn the same way, see
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
 from ulde.export.shipped_data import CALIBRATION_FILE, PARITY_FILE, load, shipped_dir
-from ulde.model.datasets import TrainingMixtures, clean_leads, eval_set, noise_part
+from ulde.model.datasets import clean_leads, eval_set, noise_part
+from ulde.model.mixtures import PAPER, TrainingMixtures
 from ulde.model.noise import GROUPS
 from ulde.model.splits import load_splits
 
@@ -30,7 +32,7 @@ def calibration_from_data(data_dir: Path, per_group: int = CALIBRATION_PER_GROUP
     records = load_splits()["clean"][DATABASE]["train"]
     leads, noise = clean_leads(data_dir, DATABASE, records), noise_part(data_dir, "train")
     rng = np.random.default_rng(CALIBRATION_SEED)
-    return np.concatenate([TrainingMixtures(leads, noise, (group,)).batch(rng, per_group)[0] for group in GROUPS])
+    return np.concatenate([TrainingMixtures({DATABASE: leads}, noise, replace(PAPER, groups=(group,))).batch(rng, per_group)[0] for group in GROUPS])
 
 
 def parity_from_data(data_dir: Path, n_windows: int | None = None) -> list[ParitySet]:

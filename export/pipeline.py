@@ -26,7 +26,7 @@ from ulde.model.equalization import equalize_downsampling
 from ulde.model.fusion import ExtremaHead, inference_form
 from ulde.model.networks import NoiseEstimator
 from ulde.model.metrics import snr_db
-from ulde.runtime.normalization import PEAK_FLOOR_MV, normalize
+from ulde.runtime.normalization import NORMALIZATION_RULES, PEAK_FLOOR_MV, normalize
 from ulde.runtime.quantization import check_quantization, quantize
 
 ONNX_FILE, FLOAT_FILE, INT8_FILE = "ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite"
@@ -115,8 +115,7 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
                                  "computed outside the model at the input's own precision"},
         "converters": {**converters, "int8": "full integer, per-channel weights, int8 I/O"},
         "calibration": calibration[1], "micro": micro_info,
-        "input_normalization": {"mode": mode, "peak_floor_mv": PEAK_FLOOR_MV,
-                                "rule": "network input = x / s, output * s, s = max(max|x| over the window, floor)"},
+        "input_normalization": {"mode": mode, "peak_floor_mv": PEAK_FLOOR_MV, "rule": NORMALIZATION_RULES[mode]},
         "parity": {"files": ["parity.json", "parity.md"], "passed": report["passed"],
                    "max_int8_loss_db": options.max_int8_loss_db,
                    "int8_loss_db": {g: r["int8_loss_db"] for g, r in report["groups"].items()}, **parity_info},

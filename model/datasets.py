@@ -17,7 +17,9 @@ from ulde.model.splits import noise_bounds
 from ulde.runtime.signal_spec import WINDOW_SAMPLES
 
 CLEAN_SOURCES = {"cpsc2018": 500.0, "mitdb": 360.0}
-"""Clean databases and their native sample rates in Hz (checked on every record)."""
+"""Clean databases split for training, and their native sample rates in Hz (checked on every record)."""
+HELD_OUT_SOURCES = {"ptbxl": 500.0}
+"""Clean databases used only to evaluate (every record is test data): PTB-XL, another country and device."""
 
 CACHE_ENV_VAR = "ULDE_CACHE"
 EVAL_SET_VERSION = 1  # bump when the way evaluation windows are drawn changes
@@ -25,11 +27,12 @@ EVAL_SET_VERSION = 1  # bump when the way evaluation windows are drawn changes
 
 def clean_leads(data_dir: Path, database: str, records: list[str]) -> list[Lead]:
     """Every lead of ``records`` of a clean database, resampled and baseline-corrected."""
-    if database not in CLEAN_SOURCES:
-        raise ValueError(f"unknown clean database {database!r}; expected one of {sorted(CLEAN_SOURCES)}")
+    rates = {**CLEAN_SOURCES, **HELD_OUT_SOURCES}
+    if database not in rates:
+        raise ValueError(f"unknown clean database {database!r}; expected one of {sorted(rates)}")
     folder = data_dir / database
     require_records(folder, records)
-    return [lead for r in records for lead in load_clean_leads(folder, r, CLEAN_SOURCES[database])]
+    return [lead for r in records for lead in load_clean_leads(folder, r, rates[database])]
 
 
 def noise_part(data_dir: Path, split: str) -> dict[str, np.ndarray]:
@@ -56,34 +59,6 @@ def draw_noise(rng: np.random.Generator, noise: dict[str, np.ndarray], n_windows
         idx = starts[:, None] + np.arange(WINDOW_SAMPLES)
         excerpts[kind] = part[idx, channels[:, None]]
     return excerpts
-
-
-class TrainingMixtures:
-    """Random clean crops plus random noise of a random group, drawn afresh for every batch."""
-
-    def __init__(self, leads: list[Lead], noise: dict[str, np.ndarray], groups: tuple[NoiseGroup, ...]):
-        if not leads:
-            raise ValueError("no clean leads to train on")
-        self.signals = [lead.signal for lead in leads]
-        lengths = np.array([len(s) - WINDOW_SAMPLES + 1 for s in self.signals], dtype=np.float64)
-        self.lead_p = lengths / lengths.sum()  # every crop position equally likely
-        self.noise = noise
-        self.groups = groups
-
-    def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(noisy, clean), each (size, WINDOW_SAMPLES) float32 in mV."""
-        which = rng.choice(len(self.signals), size=size, p=self.lead_p)
-        clean = np.empty((size, WINDOW_SAMPLES), dtype=np.float32)
-        for row, i in enumerate(which):
-            start = rng.integers(0, len(self.signals[i]) - WINDOW_SAMPLES + 1)
-            clean[row] = self.signals[i][start : start + WINDOW_SAMPLES]
-        excerpts = draw_noise(rng, self.noise, size)
-        group_of_row = rng.integers(0, len(self.groups), size=size)
-        noise = np.zeros_like(clean)
-        for g, group in enumerate(self.groups):
-            rows = group_of_row == g
-            noise[rows] = mix_noise(group, {k: v[rows] for k, v in excerpts.items()})
-        return clean + noise, clean
 
 
 def clean_windows(leads: list[Lead]) -> tuple[np.ndarray, list[str]]:

@@ -8,11 +8,17 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from ulde.model.baselines import bandpass, classical_denoisers
 from ulde.model.checkpoint import CheckpointError, file_sha256, load_model, shipped_checkpoint
-from ulde.model.datadir import DataDirError, resolve_data_dir
+from ulde.model.datadir import DataDirError, list_records, resolve_data_dir
 from ulde.model.evaluate import group_sets, robustness, score, stress_sets
-from ulde.model.inference import predict
+from ulde.model.fidelity import fidelity, offset_invariance
+from ulde.model.inference import predict, predict_record
+from ulde.model.qrs_detection import stress_qrs
+from ulde.runtime import denoise, denoise_windows
+from ulde.runtime.errors import ModelFileError
 from ulde.model.records import RecordError
 from ulde.model.report import render
 from ulde.model.splits import load_splits
@@ -24,37 +30,86 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--data-dir", type=Path, default=None, help="PhysioNet data folder (default: $ULDE_DATA)")
     p.add_argument("--splits", type=Path, default=None, help="split file (default: the committed one)")
     p.add_argument("--out", type=Path, default=Path("ulde-eval"), help="folder for results.json and results.md")
+    p.add_argument("--runtime-model", type=Path, action="append", default=[],
+                   help="exported model (.tflite/.onnx) to score through ulde.runtime as well (repeatable)")
     p.add_argument("--no-neurokit", action="store_true", help="skip the NeuroKit2 baselines (the slowest part)")
+    p.add_argument("--no-qrs", action="store_true", help="skip XQRS on the NSTDB records (a few minutes)")
     return p.parse_args(argv)
 
 
-def network_denoisers(paths: list[Path]) -> tuple[dict, dict]:
-    """(name -> denoiser, name -> checkpoint facts); a name is the file name, network and training role."""
-    denoisers, facts = {}, {}
+def network_denoisers(paths: list[Path]) -> tuple[dict, dict, dict]:
+    """(name -> window denoiser, name -> record denoiser, name -> checkpoint facts); a name is the file
+    name, network and training role."""
+    denoisers, records, facts = {}, {}, {}
     for path in paths:
         model, meta = load_model(path)
         fine_tuning = ", int8-aware fine-tuning" if (meta.get("settings") or {}).get("fake_quant") else ""
         name = f"{path.name}: {model.config.name}, {meta.get('role', 'network')}{fine_tuning}"
         denoisers[name] = lambda w, m=model: predict(m, w)
+        records[name] = lambda x, m=model: predict_record(m, x)
         facts[name] = {"path": str(path), "sha256": file_sha256(path), "complexity": meta.get("complexity") or {},
                        "val_snr_improvement_db": meta.get("val_snr_improvement_db")}
-    return denoisers, facts
+    return denoisers, records, facts
+
+
+def runtime_denoisers(paths: list[Path]) -> tuple[dict, dict, dict]:
+    """(name -> window denoiser, name -> record denoiser, name -> file facts) for exported models run
+    by ulde.runtime: one model call per window for the window tables, streaming for whole records."""
+    windows, records, facts = {}, {}, {}
+    for path in paths:
+        name = f"{path.name} (ulde.runtime)"
+        windows[name] = lambda w, p=path: denoise_windows(w, p)
+        records[name] = lambda x, p=path: denoise(x, p)
+        facts[name] = {"path": str(path), "sha256": file_sha256(path)}
+    return windows, records, facts
+
+
+def fidelity_sections(data_dir: Path, splits: dict, denoisers: dict) -> dict:
+    """Clean-input and beat-measure fidelity on every test database the data folder holds."""
+    tests = {"cpsc_test": ("cpsc2018", splits["cpsc2018"]["test"]), "mitdb_test": ("mitdb", splits["mitdb"]["test"])}
+    try:
+        tests["ptbxl"] = ("ptbxl", list_records(data_dir / "ptbxl"))
+    except DataDirError as exc:
+        tests["ptbxl"] = exc
+    sections = {}
+    for key, spec in tests.items():
+        if isinstance(spec, Exception):
+            sections[key] = f"skipped, {spec}"
+            continue
+        sets = group_sets(data_dir, *spec)
+        sections[key] = fidelity(denoisers, next(iter(sets.values())).clean, sets)
+    return sections
 
 
 def evaluate(args: argparse.Namespace) -> dict:
     data_dir = resolve_data_dir(args.data_dir)
     splits = load_splits(args.splits)["clean"]
-    networks, facts = network_denoisers(args.ckpt or [shipped_checkpoint()])
-    results = {"command": shlex.join(["ulde-eval"] + (sys.argv[1:] if args.argv is None else args.argv)), "checkpoints": facts}
-    results["cpsc_test"] = score({**networks, **classical_denoisers(not args.no_neurokit)},
+    networks, network_records, facts = network_denoisers(args.ckpt or [shipped_checkpoint()])
+    exported, exported_records, exported_facts = runtime_denoisers(args.runtime_model)
+    results = {"command": shlex.join(["ulde-eval"] + (sys.argv[1:] if args.argv is None else args.argv)),
+               "checkpoints": facts, "runtime_models": exported_facts}
+    learned = {**networks, **exported}
+    results["cpsc_test"] = score({**learned, **classical_denoisers(not args.no_neurokit)},
                                  group_sets(data_dir, "cpsc2018", splits["cpsc2018"]["test"]))
     baselines = {"band-pass 0.5-40 Hz": bandpass}
-    results["mitdb_test"] = score({**networks, **baselines}, group_sets(data_dir, "mitdb", splits["mitdb"]["test"]))
-    results["robustness"] = robustness(data_dir, splits["cpsc2018"]["test"], {**networks, **baselines})
+    compared = {**learned, **baselines}
+    results["mitdb_test"] = score(compared, group_sets(data_dir, "mitdb", splits["mitdb"]["test"]))
+    results["robustness"] = robustness(data_dir, splits["cpsc2018"]["test"], compared)
+    results["fidelity"] = fidelity_sections(data_dir, splits, compared)
+    offset_windows = group_sets(data_dir, "cpsc2018", splits["cpsc2018"]["test"])["group1"]
+    results["dc_offsets"] = offset_invariance(compared, np.concatenate([offset_windows.clean, offset_windows.noisy]))
     try:
-        results["stress"] = score({**networks, **baselines}, stress_sets(data_dir))
+        results["stress"] = score(compared, stress_sets(data_dir))
     except DataDirError as exc:
         results["stress"] = f"skipped, {exc}"
+    if args.no_qrs:
+        results["qrs"] = "skipped, --no-qrs"
+    else:
+        record_denoisers = {**network_records, **exported_records, "band-pass 0.5-40 Hz": lambda x: bandpass(x[None])[0]}
+        try:
+            results["qrs"] = stress_qrs(data_dir, record_denoisers)
+        except DataDirError as exc:
+            results["qrs"] = f"skipped, {exc}"
     return results
 
 
@@ -63,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     args.argv = argv
     try:
         results = evaluate(args)
-    except (DataDirError, RecordError, CheckpointError, ValueError) as exc:
+    except (DataDirError, RecordError, CheckpointError, ModelFileError, FileNotFoundError, ValueError) as exc:
         print(f"ulde-eval: error: {exc}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)

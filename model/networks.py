@@ -70,7 +70,7 @@ STUDENT = UNetConfig(
     channels=(4, 8, 12, 12, 16),  # 4 channels at full resolution keep int8 activations at 14.4 KB
     kernels=(9, 9, 9, 7, 5),
     groups=(2, 4, 4, 4, 4),
-    input_normalization="peak",  # fills the int8 input range for every lead amplitude
+    input_normalization="mean-peak",  # offsets removed, then every lead amplitude fills the int8 input range
     extrema_bias=False,  # two int8 tensors fewer in the exported graph (model/fusion.py)
 )
 """6,205 trainable parameters, 4.96 M MACs per 3600-sample window (ptflops, aten backend)."""
@@ -80,6 +80,7 @@ TEACHER = UNetConfig(
     channels=(16, 24, 32, 48, 64),
     kernels=(15, 11, 7, 5, 3),
     groups=(1, 1, 1, 1, 1),
+    input_normalization="mean-peak",
 )
 """110,753 trainable parameters (18x the student), 103.8 M MACs per window: conventional convolutions."""
 
@@ -225,11 +226,17 @@ def build(config: UNetConfig) -> UNet1d:
     return UNet1d(config)
 
 
-def with_activation(network: UNet1d, activation: str) -> UNet1d:
-    """The same weights in a network whose activations are ``activation`` (activations have no weights)."""
-    rebuilt = build(replace(network.config, activation=activation))
+def with_config(network: UNet1d, **changes) -> UNet1d:
+    """The same weights in a network whose config differs only in fields that hold no weights
+    (``activation``, ``input_normalization``); the network itself when nothing changes."""
+    weightless = {"activation", "input_normalization"}
+    if set(changes) - weightless:
+        raise ValueError(f"only {sorted(weightless)} can change without new weights, not {sorted(set(changes) - weightless)}")
+    if all(getattr(network.config, k) == v for k, v in changes.items()):
+        return network
+    rebuilt = build(replace(network.config, **changes))
     rebuilt.load_state_dict(network.state_dict())
-    return rebuilt
+    return rebuilt.train(network.training)
 
 
 def without_extrema_bias(network: UNet1d) -> UNet1d:

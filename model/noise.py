@@ -28,7 +28,7 @@ GROUPS = (
 SINGLE_TYPE_GROUPS = tuple(NoiseGroup(t, {t: 1.0}) for t in NOISE_TYPES)
 """One noise type at a time, for the controlled-SNR robustness table."""
 
-CONTROLLED_SNRS_DB = (-6.0, 0.0, 6.0, 12.0, 18.0, 24.0)
+CONTROLLED_SNRS_DB = (-6.0, 0.0, 6.0, 12.0, 18.0, 24.0, 30.0)
 
 
 def group_by_name(name: str) -> NoiseGroup:

@@ -11,15 +11,19 @@ import torch
 
 from ulde.model.checkpoint import CheckpointError, load_model
 from ulde.model.datadir import DataDirError, resolve_data_dir
-from ulde.model.datasets import clean_leads, eval_set, noise_part, TrainingMixtures
+from ulde.model.datasets import clean_leads, clean_windows, eval_set, noise_part
+from ulde.model.distributed import process_group, ranks_from_env
+from ulde.model.mixtures import DISTRIBUTIONS, TrainingMixtures
 from ulde.model.noise import GROUPS
-from ulde.model.networks import ACTIVATIONS, STUDENT, STUDENT_ABLATIONS, TEACHER, build, with_activation
+from ulde.model.networks import ACTIVATIONS, STUDENT, STUDENT_ABLATIONS, TEACHER, build, with_config
 from ulde.model.provenance import provenance
+from ulde.model.recipe import RecipeError, read_recipe, stage_argv
 from ulde.model.records import RecordError
 from ulde.model.splits import load_splits, split_hash
-from ulde.model.train import TrainSettings, train
+from ulde.model.train import TrainSettings, ValidationSets, train
+from ulde.runtime.normalization import NORMALIZATION_MODES
 
-TRAIN_DATABASE = "cpsc2018"
+CLEAN_DATABASES = ("cpsc2018", "mitdb")
 VAL_SEED = 1
 
 
@@ -36,6 +40,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="train the student with one design choice undone (docs/model.md)")
     p.add_argument("--activation", choices=sorted(ACTIVATIONS), default=None,
                    help="switch the network's activations (e.g. relu6 before int8 fine-tuning; default: keep)")
+    p.add_argument("--input-normalization", choices=NORMALIZATION_MODES, default=None,
+                   help="switch the network's input conditioning (runtime/normalization.py; default: keep)")
+    p.add_argument("--distribution", choices=sorted(DISTRIBUTIONS), default="device",
+                   help="how training windows are drawn (model/mixtures.py)")
+    p.add_argument("--databases", default=",".join(CLEAN_DATABASES),
+                   help="clean databases to train on, comma-separated (their training records only)")
+    p.add_argument("--low-band-weight", type=float, default=0.0, help="weight of the error-below-2-Hz term (model/train.py)")
+    p.add_argument("--snr-ceiling-db", type=float, default=defaults.snr_ceiling_db,
+                   help="output SNR beyond which a window's loss stops falling (model/train.py)")
+    p.add_argument("--micro-batches", type=int, default=1,
+                   help="forward passes per step, each on its share of the batch: one process reproducing N "
+                        "torchrun processes on CPU (model/distributed.py)")
     p.add_argument("--fake-quant", action="store_true", help="quantization-aware fine-tuning: simulate int8 rounding")
     p.add_argument("--parity-weight", type=float, default=0.0,
                    help="with --fake-quant: weight of the rounded-vs-float output term (model/train.py)")
@@ -50,6 +66,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--threads", type=int, default=0, help="torch threads (0 = torch's default)")
     args = p.parse_args(argv)
+    args.databases = [d for d in args.databases.split(",") if d]
+    unknown = set(args.databases) - set(CLEAN_DATABASES)
+    if unknown or not args.databases:
+        p.error(f"--databases takes a comma-separated subset of {CLEAN_DATABASES}, got {args.databases}")
     if args.teacher is not None and args.role != "student":
         p.error("--teacher only applies to the student")
     if args.ablation is not None and (args.role != "student" or args.init is not None):
@@ -65,42 +85,90 @@ def network_config(args: argparse.Namespace):
     return STUDENT_ABLATIONS[args.ablation] if args.ablation else STUDENT
 
 
-def validation_sets(data_dir: Path, records: list[str], per_group: int) -> list:
-    """Fixed validation windows per group, a deterministic subset of ``per_group`` windows each."""
-    sets = []
-    for group in GROUPS:
-        full = eval_set(data_dir, TRAIN_DATABASE, records, "val", group, VAL_SEED)
-        keep = np.sort(np.random.default_rng(VAL_SEED).permutation(len(full.clean))[:per_group])
-        sets.append(type(full)(full.clean[keep], full.noisy[keep], [full.labels[i] for i in keep]))
-    return sets
+def _subset(n: int, size: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(VAL_SEED).permutation(n)[:size])
+
+
+def validation_sets(data_dir: Path, val_records: dict[str, list[str]], per_group: int) -> ValidationSets:
+    """Fixed validation windows of every database with validation records: per noise group a
+    deterministic subset of ``per_group`` windows, and as many clean windows passed through as they are."""
+    noisy, clean = [], []
+    for database, records in val_records.items():
+        if not records:
+            continue
+        for group in GROUPS:
+            full = eval_set(data_dir, database, records, "val", group, VAL_SEED)
+            keep = _subset(len(full.clean), per_group)
+            noisy.append(type(full)(full.clean[keep], full.noisy[keep], [full.labels[i] for i in keep]))
+        windows = clean_windows(clean_leads(data_dir, database, records))[0]
+        clean.append(windows[_subset(len(windows), per_group)])
+    if not noisy:
+        raise ValueError(f"no validation records in {sorted(val_records)}")
+    return ValidationSets(noisy, np.concatenate(clean))
+
+
+def run_recipe(argv: list[str]) -> int:
+    """``ulde-train --recipe FILE --out DIR [--data-dir D]``: every stage of the recipe, in order."""
+    p = argparse.ArgumentParser(prog="ulde-train --recipe", description=run_recipe.__doc__)
+    p.add_argument("--recipe", type=Path, required=True, help="TOML recipe (model/recipe.py), e.g. model/recipes/student.toml")
+    p.add_argument("--out", type=Path, required=True, help="folder of the recipe run: one sub-folder per stage")
+    p.add_argument("--data-dir", type=Path, default=None, help="PhysioNet data folder (default: $ULDE_DATA)")
+    args = p.parse_args(argv)
+    try:
+        stages = read_recipe(args.recipe)
+    except RecipeError as exc:
+        print(f"ulde-train: error: {exc}", file=sys.stderr)
+        return 2
+    for stage in stages:
+        print(f"ulde-train --recipe: stage {stage.name}", flush=True)
+        code = main(stage_argv(stage, args.out, args.data_dir))
+        if code:
+            return code
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if any(a == "--recipe" or a.startswith("--recipe=") for a in argv):
+        return run_recipe(argv)
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     try:
         data_dir = resolve_data_dir(args.data_dir)
-        splits = load_splits(args.splits)["clean"][TRAIN_DATABASE]
+        splits = load_splits(args.splits)["clean"]
         teacher = load_model(args.teacher)[0] if args.teacher else None
+        torch.manual_seed(args.seed)  # a fresh network's initial weights follow the seed too
         model, init_meta = load_model(args.init) if args.init else (build(network_config(args)), {})
-        if args.activation:
-            model = with_activation(model, args.activation)
-        mixtures = TrainingMixtures(clean_leads(data_dir, TRAIN_DATABASE, splits["train"]), noise_part(data_dir, "train"), GROUPS)
-        val_sets = validation_sets(data_dir, splits["val"], args.val_windows)
+        changes = {k: v for k, v in (("activation", args.activation), ("input_normalization", args.input_normalization)) if v}
+        model = with_config(model, **changes)
+        distribution = DISTRIBUTIONS[args.distribution]
+        leads = {db: clean_leads(data_dir, db, splits[db]["train"]) for db in args.databases}
+        mixtures = TrainingMixtures(leads, noise_part(data_dir, "train"), distribution)
+        val_sets = validation_sets(data_dir, {db: splits[db]["val"] for db in args.databases}, args.val_windows)
     except (DataDirError, RecordError, CheckpointError, ValueError) as exc:
         print(f"ulde-train: error: {exc}", file=sys.stderr)
         return 2
     settings = TrainSettings(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                              learning_rate=args.lr, kd_weight=args.kd_weight if teacher else 0.0,
                              patience=args.patience, max_minutes=args.max_minutes, seed=args.seed,
-                             fake_quant=args.fake_quant, parity_weight=args.parity_weight)
+                             fake_quant=args.fake_quant, parity_weight=args.parity_weight,
+                             low_band_weight=args.low_band_weight, snr_ceiling_db=args.snr_ceiling_db,
+                             micro_batches=args.micro_batches)
     role = "teacher" if args.role == "teacher" else ("student-kd" if teacher or init_meta.get("role") == "student-kd" else "student")
-    meta = {"role": role, "split_sha256": split_hash(args.splits), "train_database": TRAIN_DATABASE, **provenance(),
+    meta = {"role": role, "split_sha256": split_hash(args.splits), "train_databases": args.databases,
+            "distribution": distribution.to_dict(), **provenance(),
             "teacher": str(args.teacher) if teacher else init_meta.get("teacher"),
             "init": str(args.init) if args.init else None}
-    result = train(model, mixtures, val_sets, args.out, settings, meta, teacher)
-    print(f"best epoch {result['best_epoch']}: validation SNR improvement {result['best_val_snr_improvement_db']:.2f} dB -> {args.out / 'best.pt'}")
+    ranks = ranks_from_env()
+    try:
+        with process_group(ranks):
+            result = train(model, mixtures, val_sets, args.out, settings, meta, teacher)
+    except ValueError as exc:  # settings that cannot train (a batch that does not split)
+        print(f"ulde-train: error: {exc}", file=sys.stderr)
+        return 2
+    if ranks.main:
+        print(f"best epoch {result['best_epoch']}: validation score {result['best_val_score_db']:.2f} dB -> {args.out / 'best.pt'}")
     return 0
 
 

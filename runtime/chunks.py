@@ -1,6 +1,8 @@
 """Check and convert one input chunk before any state changes (the boundary of the runtime).
 
-A chunk is (n,) for one lead or (n, leads) with time first, float32 or float64, in mV, finite.
+A chunk is (n,) for one lead or (n, leads) with time first, float32 or float64, in mV, finite and
+within float32's range. It is held as float64 until the input conditioning has removed each frame's
+offset (runtime/normalization.py), so a DC offset of hundreds of mV costs a float64 input no precision.
 Every failure raises TypeError/ValueError with what was expected, what was got and a hint.
 """
 
@@ -10,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+"""Samples beyond this would become inf in the float32 network input: refused like NaN."""
 LIKELY_TRANSPOSED_LEADS = 16
 """More 'leads' than this in a (n, leads) chunk probably means a (leads, n) array was passed."""
 
@@ -26,7 +30,7 @@ class Layout:
 
 
 def as_samples(chunk, expected: Layout | None) -> tuple[np.ndarray, Layout]:
-    """(leads, n) float32 copy of ``chunk`` and its layout; raises without side effects if invalid."""
+    """(leads, n) float64 copy of ``chunk`` and its layout; raises without side effects if invalid."""
     array = np.asarray(chunk)
     if array.dtype not in (np.float32, np.float64):
         raise TypeError(
@@ -50,9 +54,8 @@ def as_samples(chunk, expected: Layout | None) -> tuple[np.ndarray, Layout]:
             f"got shape {array.shape}: {layout.leads} leads of {array.shape[0]} samples; chunks are (n, leads) "
             "with time first: did you mean to pass array.T?"
         )
-    with np.errstate(over="ignore"):  # float64 beyond float32 range becomes inf, reported just below
-        samples = array.astype(np.float32).reshape(array.shape[0], layout.leads).T  # (leads, n)
-    bad = ~np.isfinite(samples)
+    samples = array.astype(np.float64).reshape(array.shape[0], layout.leads).T  # (leads, n)
+    bad = ~(np.abs(samples) <= FLOAT32_MAX)  # NaN compares False too
     if bad.any():
         lead, index = np.argwhere(bad)[0]
         raise ValueError(

@@ -1,35 +1,81 @@
-"""Per-window input normalization, part of the model contract (numpy only).
+"""Per-window input conditioning, part of the model contract (numpy only).
 
-A network trained with ``"peak"`` normalization sees every window divided by its own peak amplitude,
-``scale = max(max|x|, PEAK_FLOOR_MV)``, and its output is multiplied back by the same scale. Every
-window then fills the int8 input range whatever the lead's amplitude, so the int8 model rounds a
-0.5 mV lead as finely as a 4 mV one. Training, evaluation, export and the runtime all call
-``normalize``; the mode travels in the checkpoint's config and the export manifest.
+Modes (the mode travels in the checkpoint's config and the export manifest):
+
+- ``"none"``: the window as it is.
+- ``"peak"``: the window divided by its own peak amplitude, ``s = max(max|x|, PEAK_FLOOR_MV)``; the
+  network's output is multiplied back by ``s``. Every window then fills the int8 input range whatever
+  the lead's amplitude, so the int8 model rounds a 0.5 mV lead as finely as a 4 mV one.
+- ``"mean-peak"``: the window's mean is removed first (the offset of a DC-coupled front-end, or of a
+  storage format), then the peak normalization is applied to what is left:
+  ``m = mean(x)``, ``s = max(max|x - m|, PEAK_FLOOR_MV)``, network input ``(x - m) / s``. The output
+  multiplied back by ``s`` is the denoised ECG around a zero-mean baseline: ``m`` is not added back, so
+  a constant offset, however large, changes nothing downstream. The mean, not the median: clean ECG
+  baseline-corrected by a high-pass (the training reference, model/records.py) has a zero mean, while
+  its median sits on the isoelectric line, which tall R and T waves push below zero; removing the
+  median would shift clean ECG by that much (docs/fidelity.md measures both).
+
+Training, evaluation, export and the runtime all call ``normalize``: the network input and the scale
+come from one function everywhere.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-NORMALIZATION_MODES = ("none", "peak")
+NORMALIZATION_MODES = ("none", "peak", "mean-peak")
 PEAK_FLOOR_MV = 0.1
 """Smallest divisor in mV: a flat or leads-off window is not blown up into noise."""
 
+NORMALIZATION_RULES = {
+    "none": "network input = x; denoised = network output",
+    "peak": "network input = x / s, denoised = network output * s, s = max(max|x| over the window, floor)",
+    "mean-peak": ("m = mean of x over the window, s = max(max|x - m| over the window, floor); "
+                    "network input = (x - m) / s, denoised = network output * s (around a zero baseline: m is not added back)"),
+}
+"""The rule of each mode in words, as ``manifest.json`` states it for firmware."""
 
-def window_scale(windows: np.ndarray, mode: str) -> np.ndarray:
-    """Per-window divisor, shape (..., 1), float32: the peak |x| over the last axis, or ones for "none"."""
+
+def _samples(windows: np.ndarray) -> np.ndarray:
+    """float64 windows as they are (the runtime's streams), anything else as float32 (training batches)."""
+    windows = np.asarray(windows)
+    return windows if windows.dtype == np.float64 else windows.astype(np.float32, copy=False)
+
+
+def check_mode(mode: str) -> None:
     if mode not in NORMALIZATION_MODES:
         raise ValueError(f"unknown input normalization {mode!r}; expected one of {NORMALIZATION_MODES}")
-    windows = np.asarray(windows, dtype=np.float32)
+
+
+def window_offset(windows: np.ndarray, mode: str) -> np.ndarray:
+    """Per-window level removed before scaling, shape (..., 1), in the windows' dtype (float64 or
+    float32): the mean (accumulated in float64), or zeros."""
+    check_mode(mode)
+    windows = _samples(windows)
+    if mode != "mean-peak" or not windows.shape[-1]:
+        return np.zeros(windows.shape[:-1] + (1,), dtype=windows.dtype)
+    return np.mean(windows, axis=-1, keepdims=True, dtype=np.float64).astype(windows.dtype)
+
+
+def window_scale(windows: np.ndarray, mode: str) -> np.ndarray:
+    """Per-window divisor, shape (..., 1), float32: the peak |x| (after the offset) over the last axis,
+    or ones for "none". ``windows`` are taken as given: pass them with the offset already removed."""
+    check_mode(mode)
+    windows = np.asarray(windows)
     if mode == "none":
         return np.ones(windows.shape[:-1] + (1,), dtype=np.float32)
     if not windows.shape[-1]:
         return np.full(windows.shape[:-1] + (1,), PEAK_FLOOR_MV, dtype=np.float32)
-    peak = np.abs(windows).max(axis=-1, keepdims=True)
+    peak = np.abs(windows).max(axis=-1, keepdims=True).astype(np.float32)
     return np.maximum(peak, np.float32(PEAK_FLOOR_MV), out=peak)
 
 
 def normalize(windows: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
-    """(network input (..., T) float32, scale (..., 1) float32 to multiply the network's output by)."""
-    scale = window_scale(windows, mode)
-    return np.asarray(windows, dtype=np.float32) / scale, scale
+    """(network input (..., T) float32, scale (..., 1) float32 to multiply the network's output by).
+
+    float64 windows are conditioned in float64 and rounded to float32 once, at the end: a constant
+    offset then leaves the network input unchanged (up to float64 rounding), bit for bit in practice."""
+    windows = _samples(windows)
+    centred = windows - window_offset(windows, mode)
+    scale = window_scale(centred, mode)
+    return (centred / scale).astype(np.float32, copy=False), scale

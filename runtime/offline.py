@@ -37,7 +37,7 @@ def denoise_windows(windows, model: str | os.PathLike | None = None, *, num_thre
     """
     path = resolve_model(model)
     backend = open_backend(path, num_threads)
-    windows = np.asarray(windows, dtype=np.float32)
+    windows = np.asarray(windows, dtype=np.float64)  # conditioned in float64, as streams are
     if windows.ndim != 2 or windows.shape[1] != backend.window:
         raise ValueError(f"expected windows of shape (n, {backend.window}), got {windows.shape}")
     normalized, scale = normalize(windows, read_manifest(path).input_normalization)

@@ -43,12 +43,14 @@ class StreamingDenoiser:
     Latency: ``latency_samples`` = T - 1 = 3599 samples, ``latency_seconds`` = 3599 / 360 Hz = 9.997 s
     for the shipped model (T = 3600, H = 1800): output is released in blocks of H samples, one block per H input samples,
     and the newest sample of a block waits T - H samples, the oldest T - 1. Cost: one interpreter call
-    per lead per H input samples (``calls_per_second`` per lead). Memory: two (leads, T) float32 buffers,
+    per lead per H input samples (``calls_per_second`` per lead). Memory: two (leads, T) buffers (the
+input frame in float64, so that the conditioning removes an offset without rounding; the accumulator in float32),
     whatever the stream's length; nothing of past chunks is kept (a chunk that completes many frames
     handles them FRAMES_PER_BATCH at a time).
 
-    Each frame is divided by its peak |x| (``runtime/normalization.py``) before the model when the
-    manifest says ``input_normalization: peak``, and the output multiplied back.
+    Each frame is conditioned as the manifest's ``input_normalization`` says (``runtime/normalization.py``):
+    for ulde's models, the frame's mean removed and the rest divided by its peak, the output multiplied
+    back; a constant offset of the input therefore never reaches the output.
 
     The first and last samples get full taper weight: the stream is framed as if preceded by T - H
     samples and, at ``flush()``, followed by samples up to the end of the last frame, both mirrored
@@ -107,14 +109,14 @@ class StreamingDenoiser:
     def reset(self) -> None:
         """Forget the stream: empty buffers, next chunk starts a new stream (possibly another layout)."""
         self._layout: Layout | None = None
-        self._frame = self._acc = None  # (leads, T) float32 each, allocated by the first chunk
+        self._frame = self._acc = None  # (leads, T) float64 input, float32 output, allocated by the first chunk
         self._fill = self.framing.left_pad  # samples in the frame buffer, counting the virtual head
         self._skip = self.framing.left_pad  # leading outputs that belong to the virtual head
         self._head_written = self.framing.left_pad == 0  # the virtual head is mirrored in once, see _write_head
         self._n_in = self._n_out = 0  # real samples accepted / returned
 
     def buffer_nbytes(self) -> int:
-        """Bytes held by the stream buffers: constant (2 * leads * T * 4) whatever the stream's length."""
+        """Bytes held by the stream buffers: constant (leads * T * (8 + 4)) whatever the stream's length."""
         return 0 if self._frame is None else self._frame.nbytes + self._acc.nbytes
 
     def process(self, chunk) -> np.ndarray:
@@ -125,8 +127,8 @@ class StreamingDenoiser:
         samples, layout = as_samples(chunk, self._layout)
         if self._layout is None:
             self._layout = layout
-            self._frame = np.zeros((layout.leads, self.window_samples), dtype=np.float32)
-            self._acc = np.zeros_like(self._frame)
+            self._frame = np.zeros((layout.leads, self.window_samples), dtype=np.float64)
+            self._acc = np.zeros(self._frame.shape, dtype=np.float32)
         self._n_in += samples.shape[1]
         return self._shaped(self._consume(samples))
 
@@ -134,7 +136,7 @@ class StreamingDenoiser:
         """Return the remaining samples (frames completed by mirroring the stream's end) and reset for a new stream."""
         if self._layout is None:
             return np.zeros(0, dtype=np.float32)
-        frames = np.zeros((0,) + self._frame.shape, dtype=np.float32)
+        frames = np.zeros((0,) + self._frame.shape, dtype=np.float64)
         if self._n_out < self._n_in:
             if not self._head_written:
                 self._write_head()
@@ -157,7 +159,7 @@ class StreamingDenoiser:
         blocks, pos, n, count = [], 0, samples.shape[1], 0
         window, hop = self.window_samples, self.hop_samples
         completes = 0 if self._fill + n < window else (self._fill + n - window) // hop + 1  # frames this chunk completes
-        batch = np.empty((min(completes, FRAMES_PER_BATCH),) + self._frame.shape, dtype=np.float32)
+        batch = np.empty((min(completes, FRAMES_PER_BATCH),) + self._frame.shape, dtype=np.float64)
         while pos < n:
             take = min(window - self._fill, n - pos)
             self._frame[:, self._fill : self._fill + take] = samples[:, pos : pos + take]
@@ -181,7 +183,7 @@ class StreamingDenoiser:
         samples; (leads, m) with m <= k * H, at most ``limit`` (the rest of a flushed stream).
 
         The per-frame normalisation and (de)quantization run once over all the frames: element by
-        element the same float32 operations as frame by frame, so any chunking gives the same output.
+        element the same operations as frame by frame, so any chunking gives the same output.
         """
         hop, blocks = self.hop_samples, []
         for start in range(0, len(frames), FRAMES_PER_BATCH):

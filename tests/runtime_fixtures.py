@@ -179,3 +179,15 @@ def onnx_model() -> Path:
 @pytest.fixture(scope="session")
 def tflite_model() -> Path:
     return int8_tflite()
+
+
+@functools.cache
+def with_conditioning(model: Path, mode: str = "mean-peak") -> Path:
+    """A copy of ``model`` whose manifest states the input conditioning ``mode`` (runtime/normalization.py)."""
+    from ulde.runtime.normalization import PEAK_FLOOR_MV
+
+    folder = model_folder(f"{model.parent.name}-{mode}", default_manifest(
+        input_normalization={"mode": mode, "peak_floor_mv": PEAK_FLOOR_MV}))
+    copy = folder / model.name
+    shutil.copyfile(model, copy)
+    return copy

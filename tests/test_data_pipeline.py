@@ -7,7 +7,8 @@ import pytest
 import wfdb
 
 from ulde.model.datadir import DataDirError, resolve_data_dir
-from ulde.model.datasets import TrainingMixtures, clean_leads, eval_set, noise_part
+from ulde.model.datasets import clean_leads, eval_set, noise_part
+from ulde.model.mixtures import DEVICE, PAPER, MixtureDistribution, TrainingMixtures
 from ulde.model.metrics import snr_db
 from ulde.model.noise import GROUPS, group_by_name, mix_noise, scale_to_snr
 from ulde.model.records import RecordError, load_clean_leads, remove_baseline
@@ -49,7 +50,7 @@ def test_noise_comes_only_from_its_time_part(fixture_data):
 
 def test_training_mixtures_are_clean_plus_group_noise(fixture_data, fixture_splits, rng):
     records = load_splits(fixture_splits)["clean"]["cpsc2018"]["train"]
-    mixtures = TrainingMixtures(clean_leads(fixture_data, "cpsc2018", records), noise_part(fixture_data, "train"), GROUPS)
+    mixtures = TrainingMixtures({"cpsc2018": clean_leads(fixture_data, "cpsc2018", records)}, noise_part(fixture_data, "train"), PAPER)
     noisy, clean = mixtures.batch(rng, 16)
     assert noisy.shape == clean.shape == (16, WINDOW_SAMPLES)
     assert noisy.dtype == clean.dtype == np.float32
@@ -127,3 +128,46 @@ def test_full_test_split_builds_every_group(full_data):
     records = load_splits()["clean"]["cpsc2018"]["test"]
     sizes = {g.name: eval_set(full_data, "cpsc2018", records, "test", g, seed=7).noisy.shape for g in GROUPS}
     assert len(set(sizes.values())) == 1 and sizes["group1"][0] >= 200
+
+
+def device_mixtures(fixture_data, fixture_splits, **changes):
+    from dataclasses import replace
+
+    records = load_splits(fixture_splits)["clean"]["cpsc2018"]["train"]
+    return TrainingMixtures({"cpsc2018": clean_leads(fixture_data, "cpsc2018", records)}, noise_part(fixture_data, "train"),
+                            replace(DEVICE, **changes))
+
+
+def test_device_distribution_draws_clean_windows_offsets_polarity_and_amplitudes(fixture_data, fixture_splits):
+    noisy, clean = device_mixtures(fixture_data, fixture_splits).batch(np.random.default_rng(3), 400)
+    residual = noisy - clean
+    offsets = residual.mean(axis=1)
+    noise_free = np.ptp(residual, axis=1) < 1e-3  # the residual is the offset alone: a clean window
+    assert 0.1 < noise_free.mean() < 0.3  # clean_fraction 0.2
+    assert np.abs(offsets).max() > 200 and np.abs(offsets).max() <= 300.01
+    peaks = np.abs(clean).max(axis=1)
+    assert peaks.min() >= 0.1 - 1e-4 and peaks.max() <= 5.0 + 1e-3 and np.median(peaks) < 1.5  # log-uniform 0.1-5 mV
+    flipped = np.array([np.abs(c.min()) > np.abs(c.max()) for c in clean])
+    assert 0.2 < flipped.mean() < 0.8  # polarity flipped half the time (some leads are negative anyway)
+
+
+def test_device_distribution_scales_single_types_and_mixtures_to_the_drawn_snr(fixture_data, fixture_splits):
+    mixtures = device_mixtures(fixture_data, fixture_splits, clean_fraction=0.0, kind_weights=(0.0, 1.0, 1.0),
+                               snr_range_db=(6.0, 6.0), offset_mv=0.0, amplitude_range_mv=None, polarity_flip=0.0)
+    noisy, clean = mixtures.batch(np.random.default_rng(4), 64)
+    assert np.allclose(snr_db(clean, noisy), 6.0, atol=1e-3)
+
+
+def test_paper_distribution_is_the_fixed_weight_groups_at_raw_level(fixture_data, fixture_splits):
+    noisy, clean = device_mixtures(fixture_data, fixture_splits, **{k: getattr(PAPER, k) for k in (
+        "clean_fraction", "kind_weights", "amplitude_range_mv", "polarity_flip", "offset_mv")}).batch(np.random.default_rng(5), 32)
+    assert not np.any(np.ptp(noisy - clean, axis=1) < 1e-3) and abs(float(np.mean(noisy - clean))) < 1.0
+
+
+@pytest.mark.parametrize("changes", [{"clean_fraction": 1.5}, {"kind_weights": (0.0, 0.0, 0.0)},
+                                     {"amplitude_range_mv": (0.0, 1.0)}, {"offset_mv": -1.0}])
+def test_a_bad_distribution_is_refused(changes):
+    from dataclasses import replace
+
+    with pytest.raises(ValueError):
+        replace(DEVICE, **changes)

@@ -31,8 +31,11 @@ def test_writes_json_and_markdown_with_every_section(results):
     assert set(data["cpsc_test"]["input_snr_db"]) == {"group1", "group2", "group3"}
     assert set(data["robustness"]["band-pass 0.5-40 Hz"]) == {"ma", "em", "bw"}
     assert data["stress"].startswith("skipped")  # the fixture has no 118e*/119e* records
+    assert data["qrs"].startswith("skipped") and data["fidelity"]["ptbxl"].startswith("skipped")
+    assert set(data["robustness"]["band-pass 0.5-40 Hz"]["bw"]) == {"-6", "0", "6", "12", "18", "24", "30", "clean"}
     markdown = (results / "results.md").read_text()
     assert "Qiu et al. 2022 student (published) | 10.30" in markdown
+    assert "## 5. Fidelity" in markdown and "## 6. DC offsets" in markdown
     assert "Reproduce: `ulde-eval --ckpt" in markdown
 
 
@@ -46,3 +49,19 @@ def test_bad_checkpoint_is_one_line(tmp_path, capsys):
     bad.write_text("nope")
     assert main(["--ckpt", str(bad), "--data-dir", str(FIXTURE_DATA)]) == 2
     assert capsys.readouterr().err.startswith("ulde-eval: error: checkpoint")
+
+
+def test_fidelity_section_measures_clean_input_and_beats(results):
+    section = json.loads((results / "results.json").read_text())["fidelity"]["cpsc_test"]
+    assert section["beats"] > 10  # the fixture's test windows hold real beats NeuroKit2 finds
+    band = section["clean_input"]["band-pass 0.5-40 Hz"]
+    assert 10 < band["snr_median_db"] < 60  # a band-pass changes clean ECG, but not beyond recognition
+    assert band["beat_change"]["st_j60"]["median_abs_uv"] < 20  # 0.5-40 Hz keeps the ST level
+    for group, rows in section["noisy_error"].items():
+        assert rows["raw noisy input"]["st_j60"]["median_abs_uv"] > 10, group  # noise moves the ST level
+
+
+def test_offset_table_shows_the_untrained_network_ignores_offsets(results):
+    offsets = json.loads((results / "results.json").read_text())["dc_offsets"]
+    assert set(offsets["s.pt: ulde-net, student"]) == {"+5", "-5", "+50", "-50", "+300", "-300"}
+    assert all(row["max_abs_diff_uv"] < 1.0 for row in offsets["s.pt: ulde-net, student"].values())

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ulde.model.complexity import complexity
-from ulde.model.networks import STUDENT, STUDENT_ABLATIONS, TEACHER, UNetConfig, build, with_activation
+from ulde.model.networks import STUDENT, STUDENT_ABLATIONS, TEACHER, UNetConfig, build, with_config
 from ulde.runtime.signal_spec import TOTAL_STRIDE, WINDOW_SAMPLES
 
 PAPER_PARAMS, PAPER_MACS = 6_900, 6_600_000
@@ -76,10 +76,10 @@ def test_ablations_undo_one_design_choice_each():
         assert pooled(x).shape == plain(x).shape == stacked(x).shape == x.shape
 
 
-def test_with_activation_keeps_the_weights_and_bounds_the_activations():
+def test_with_config_keeps_the_weights_and_bounds_the_activations():
     torch.manual_seed(0)
     net = build(STUDENT).eval()
-    bounded = with_activation(net, "relu6").eval()
+    bounded = with_config(net, activation="relu6").eval()
     assert bounded.config.activation == "relu6" and net.config.activation == "relu"
     assert sum(isinstance(m, torch.nn.ReLU6) for m in bounded.modules()) == 1 + 9 + 4  # stem, one per block (used twice), one per upsampling
     small, large = torch.randn(2, 1, 3600) * 1e-3, torch.randn(2, 1, 3600) * 1e3
@@ -88,3 +88,6 @@ def test_with_activation_keeps_the_weights_and_bounds_the_activations():
         assert not torch.allclose(bounded(large), net(large))
     with pytest.raises(ValueError, match="activation 'gelu'"):
         UNetConfig.from_dict({**STUDENT.to_dict(), "activation": "gelu"})
+    assert with_config(net, input_normalization="peak").config.input_normalization == "peak"
+    with pytest.raises(ValueError, match="without new weights"):
+        with_config(net, channels=(8, 8, 8, 8, 8))

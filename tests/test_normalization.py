@@ -30,12 +30,13 @@ def test_normalize_gives_the_network_input_and_the_scale_to_multiply_back():
     assert np.array_equal(network_input, windows / scale) and np.abs(network_input).max() == 1.0
 
 
-def test_normalized_network_is_scale_equivariant_above_the_floor(rng):
+def test_conditioned_network_is_scale_equivariant_above_the_floor_and_ignores_offsets(rng):
     torch.manual_seed(0)
     model = build(STUDENT)
-    assert model.config.input_normalization == "peak" and TEACHER.input_normalization == "none"
+    assert model.config.input_normalization == TEACHER.input_normalization == "mean-peak"
     windows = rng.normal(0, 0.5, (2, 3600)).astype(np.float32)
     assert np.allclose(predict(model, 3 * windows), 3 * predict(model, windows), rtol=1e-4, atol=1e-5)
+    assert np.allclose(predict(model, windows - 50.0), predict(model, windows), rtol=0, atol=1e-4)
 
 
 def write_manifest(folder, normalization):

@@ -3,24 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 import torch
 
 from ulde.model.checkpoint import load_model, save_checkpoint
-from ulde.model.datasets import TrainingMixtures, clean_leads, noise_part
+from ulde.model.datasets import clean_leads, noise_part
+from ulde.model.mixtures import PAPER, TrainingMixtures
 from ulde.model.networks import STUDENT, TEACHER, build
 from ulde.model.noise import GROUPS
 from ulde.model.splits import load_splits
-from ulde.model.train import log_error_loss
+from ulde.model.train import log_error_loss, low_band_error_loss
 from ulde.model.train_cli import main
 
 
 def test_a_few_steps_lower_the_loss_on_real_data(fixture_data, fixture_splits):
     torch.manual_seed(0)
     records = load_splits(fixture_splits)["clean"]["cpsc2018"]["train"]
-    mixtures = TrainingMixtures(clean_leads(fixture_data, "cpsc2018", records), noise_part(fixture_data, "train"), GROUPS)
+    mixtures = TrainingMixtures({"cpsc2018": clean_leads(fixture_data, "cpsc2018", records)}, noise_part(fixture_data, "train"), PAPER)
     noisy, clean = (torch.from_numpy(a)[:, None] for a in mixtures.batch(np.random.default_rng(0), 16))
     model = build(STUDENT)
     optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
@@ -96,3 +98,50 @@ def test_cli_refuses_the_parity_term_without_fake_quantization(tmp_path, fixture
     with pytest.raises(SystemExit):
         run(tmp_path / "x", fixture_data, fixture_splits, "--parity-weight", "0.1")
     assert "--parity-weight needs --fake-quant" in capsys.readouterr().err
+
+
+def test_recipe_runs_its_stages_in_order_and_resumes(tmp_path, fixture_data, fixture_splits):
+    small = f'"--splits", "{fixture_splits}", "--steps-per-epoch", "2", "--batch-size", "4", "--val-windows", "2", "--epochs", "1"'
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f"""
+[[stage]]
+name = "teacher"
+args = ["teacher", {small}]
+
+[[stage]]
+name = "student"
+args = ["student", "--teacher", "{{out}}/teacher/best.pt", "--low-band-weight", "1.0", {small}]
+""")
+    argv = ["--recipe", str(recipe), "--out", str(tmp_path / "run"), "--data-dir", str(fixture_data)]
+    assert main(argv) == 0
+    _, meta = load_model(tmp_path / "run" / "student" / "best.pt")
+    assert meta["teacher"] == str(tmp_path / "run" / "teacher" / "best.pt") and meta["settings"]["low_band_weight"] == 1.0
+    assert meta["distribution"]["name"] == "device" and meta["distribution"]["offset_mv"] == 300.0
+    assert main(argv) == 0  # a finished recipe re-runs as reloads: no stage trains again
+    assert len((tmp_path / "run" / "student" / "train_log.jsonl").read_text().splitlines()) == 1
+
+
+@pytest.mark.parametrize("text, message", [("[[stage]]\nname = 'a'\nargs = ['student', '--out', 'x']\n", "must not set --out"),
+                                           ("name = 1\n", "no \\[\\[stage\\]\\]"), ("[[stage\n", "cannot be read as TOML")])
+def test_a_bad_recipe_is_one_line(tmp_path, capsys, text, message):
+    recipe = tmp_path / "bad.toml"
+    recipe.write_text(text)
+    assert main(["--recipe", str(recipe), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("ulde-train: error: recipe") and re.search(message, err)
+
+
+def test_low_band_term_sees_only_the_error_below_2_hz():
+    t = torch.arange(3600, dtype=torch.float64) / 360.0
+    target = torch.zeros(1, 1, 3600, dtype=torch.float64) + torch.sin(2 * torch.pi * 5 * t)  # power for the floor
+    slow, fast = torch.sin(2 * torch.pi * 1.0 * t), torch.sin(2 * torch.pi * 10.0 * t)
+    full = log_error_loss(target + slow, target)
+    assert torch.isclose(low_band_error_loss(target + slow, target), full, atol=1e-3)  # Parseval: all of it is low
+    assert low_band_error_loss(target + fast, target) < full - 30  # none of it is: only the floor is left
+
+
+def test_the_loss_stops_falling_at_the_snr_ceiling():
+    target = torch.ones(1, 1, 100)
+    at_ceiling = log_error_loss(target + 0.01, target, ceiling_db=40.0)  # 40 dB output SNR
+    exact = log_error_loss(target, target, ceiling_db=40.0)
+    assert torch.isclose(at_ceiling - exact, torch.tensor(10 * np.log10(2.0), dtype=at_ceiling.dtype), atol=1e-3)
