@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import sys
 from pathlib import Path
 
@@ -44,6 +45,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="switch the network's input conditioning (runtime/normalization.py; default: keep)")
     p.add_argument("--distribution", choices=sorted(DISTRIBUTIONS), default="device",
                    help="how training windows are drawn (model/mixtures.py)")
+    p.add_argument("--clean-fraction", type=float, default=None, help="override the distribution's share of noise-free windows")
+    p.add_argument("--kind-weights", type=float, nargs=3, default=None, metavar=("GROUP", "SINGLE", "MIXTURE"),
+                   help="override the distribution's weights of paper groups / single types / random mixtures")
     p.add_argument("--databases", default=",".join(CLEAN_DATABASES),
                    help="clean databases to train on, comma-separated (their training records only)")
     p.add_argument("--low-band-weight", type=float, default=0.0, help="weight of the error-below-2-Hz term (model/train.py)")
@@ -142,7 +146,9 @@ def main(argv: list[str] | None = None) -> int:
         model, init_meta = load_model(args.init) if args.init else (build(network_config(args)), {})
         changes = {k: v for k, v in (("activation", args.activation), ("input_normalization", args.input_normalization)) if v}
         model = with_config(model, **changes)
-        distribution = DISTRIBUTIONS[args.distribution]
+        overrides = {k: v for k, v in (("clean_fraction", args.clean_fraction),
+                                       ("kind_weights", args.kind_weights and tuple(args.kind_weights))) if v is not None}
+        distribution = replace(DISTRIBUTIONS[args.distribution], **overrides)
         leads = {db: clean_leads(data_dir, db, splits[db]["train"]) for db in args.databases}
         mixtures = TrainingMixtures(leads, noise_part(data_dir, "train"), distribution)
         val_sets = validation_sets(data_dir, {db: splits[db]["val"] for db in args.databases}, args.val_windows)
