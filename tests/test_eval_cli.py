@@ -65,3 +65,14 @@ def test_offset_table_shows_the_untrained_network_ignores_offsets(results):
     offsets = json.loads((results / "results.json").read_text())["dc_offsets"]
     assert set(offsets["s.pt: ulde-net, student"]) == {"+5", "-5", "+50", "-50", "+300", "-300"}
     assert all(row["max_abs_diff_uv"] < 1.0 for row in offsets["s.pt: ulde-net, student"].values())
+
+
+def test_targets_table_judges_a_denoiser_from_the_results(results, capsys):
+    from ulde.model.targets import main as targets
+
+    name = "s.pt: ulde-net, student"
+    assert targets([str(results / "results.json"), "--denoiser", name, "--float-denoiser", name]) == 0
+    table = capsys.readouterr().out
+    assert "| params / MACs per window ≤ 6.9 K / 6.6 M | 6,2" in table and "| met |" in table
+    assert "XQRS F1 on NSTDB 118e*/119e* | not measured (skipped" in table  # the fixture has no stress records
+    assert targets([str(results / "results.json"), "--denoiser", "absent", "--float-denoiser", name]) == 2
