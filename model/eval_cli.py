@@ -43,8 +43,11 @@ def network_denoisers(paths: list[Path]) -> tuple[dict, dict, dict]:
     denoisers, records, facts = {}, {}, {}
     for path in paths:
         model, meta = load_model(path)
-        fine_tuning = ", int8-aware fine-tuning" if (meta.get("settings") or {}).get("fake_quant") else ""
-        name = f"{path.name}: {model.config.name}, {meta.get('role', 'network')}{fine_tuning}"
+        settings = meta.get("settings") or {}
+        training = ("distilled" if settings.get("kd_weight") else "not distilled") if settings else meta.get("role", "network")
+        fine_tuning = ", int8-aware" if settings.get("fake_quant") else ""
+        label = path.name if not any(n.startswith(f"{path.name}:") for n in denoisers) else f"{path.parent.name}/{path.name}"
+        name = f"{label}: {model.config.name}, {training}{fine_tuning}"
         denoisers[name] = lambda w, m=model: predict(m, w)
         records[name] = lambda x, m=model: predict_record(m, x)
         facts[name] = {"path": str(path), "sha256": file_sha256(path), "complexity": meta.get("complexity") or {},

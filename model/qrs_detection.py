@@ -65,5 +65,5 @@ def stress_qrs(data_dir: Path, denoisers: dict[str, RecordDenoiser]) -> dict:
             beats = beat_samples(path)
             for name, denoise in {"raw input": lambda x: x, **denoisers}.items():
                 counts.setdefault(name, []).append(xqrs_counts(denoise(signal), beats))
-        table[f"{tag.replace('_', '-')} dB"] = {name: scores(parts) for name, parts in counts.items()}
+        table[f"{int(tag.replace('_', '-'))} dB"] = {name: scores(parts) for name, parts in counts.items()}
     return table

@@ -55,7 +55,9 @@ def as_samples(chunk, expected: Layout | None) -> tuple[np.ndarray, Layout]:
             "with time first: did you mean to pass array.T?"
         )
     samples = array.astype(np.float64).reshape(array.shape[0], layout.leads).T  # (leads, n)
-    bad = ~(np.abs(samples) <= FLOAT32_MAX)  # NaN compares False too
+    bad = ~np.isfinite(samples)
+    if array.dtype == np.float64 and not bad.any():  # float32 input cannot leave float32's range
+        bad = np.abs(samples) > FLOAT32_MAX
     if bad.any():
         lead, index = np.argwhere(bad)[0]
         raise ValueError(

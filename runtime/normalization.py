@@ -66,16 +66,17 @@ def window_scale(windows: np.ndarray, mode: str) -> np.ndarray:
         return np.ones(windows.shape[:-1] + (1,), dtype=np.float32)
     if not windows.shape[-1]:
         return np.full(windows.shape[:-1] + (1,), PEAK_FLOOR_MV, dtype=np.float32)
-    peak = np.abs(windows).max(axis=-1, keepdims=True).astype(np.float32)
+    peak = np.abs(windows).max(axis=-1, keepdims=True).astype(np.float32, copy=False)
     return np.maximum(peak, np.float32(PEAK_FLOOR_MV), out=peak)
 
 
 def normalize(windows: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """(network input (..., T) float32, scale (..., 1) float32 to multiply the network's output by).
 
-    float64 windows are conditioned in float64 and rounded to float32 once, at the end: a constant
-    offset then leaves the network input unchanged (up to float64 rounding), bit for bit in practice."""
+    float64 windows have their offset removed in float64 and are rounded to float32 right after: a
+    constant offset then leaves the network input unchanged (up to float64 rounding), bit for bit in
+    practice, and the scaling runs in float32 as for any other input."""
     windows = _samples(windows)
-    centred = windows - window_offset(windows, mode)
+    centred = (windows - window_offset(windows, mode)).astype(np.float32, copy=False)  # subtracted in the windows' dtype
     scale = window_scale(centred, mode)
-    return (centred / scale).astype(np.float32, copy=False), scale
+    return np.divide(centred, scale, out=centred), scale
