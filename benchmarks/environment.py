@@ -33,6 +33,22 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+SIMD_FLAGS = ("sse4_2", "avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+"""The CPU flags that decide which int8 and float kernels XNNPACK can use."""
+
+
+def cpu_flags() -> list[str]:
+    """Which of SIMD_FLAGS this CPU has (Linux /proc/cpuinfo; empty where it cannot be read)."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        return []
+    for line in cpuinfo.read_text().splitlines():
+        if line.startswith("flags"):
+            present = set(line.split(":", 1)[1].split())
+            return [f for f in SIMD_FLAGS if f in present]
+    return []
+
+
 def load_average() -> list[float] | None:
     try:
         return [round(v, 2) for v in os.getloadavg()]
@@ -57,7 +73,7 @@ def describe(started: datetime, load_at_start: list[float] | None, models: dict)
     return {
         "date_utc": started.astimezone(timezone.utc).isoformat(timespec="seconds"),
         "commit": git_commit(),
-        "machine": {"cpu": cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
+        "machine": {"cpu": cpu_model(), "cpu_flags": cpu_flags(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
                     "load_average_start": load_at_start, "load_average_end": load_average()},
         "threads": {"litert": THREADS, "onnxruntime_intra_op": THREADS, "torch": torch.get_num_threads(),
                     "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS")},

@@ -50,7 +50,7 @@ def render_block(doc: dict) -> str:
     data = doc["parity"]["data"]
     windows = sum(data["windows_per_group"].values())
     lines += ["", f"SNR improvement: mean over the CPSC 2018 {data['split']} split ({windows} windows), "
-              f"{env['machine']['cpu']}, {env['date_utc'][:10]}, commit `{env['commit'][:12]}`; "
+              f"{env['machine']['cpu']} ({', '.join(env['machine'].get('cpu_flags', [])) or 'flags not read'}), {env['date_utc'][:10]}, commit `{env['commit'][:12]}`; "
               "full tables in `benchmarks/results/latest.md`."]
     return "\n".join(lines)
 

@@ -14,7 +14,8 @@ def _environment(env: dict) -> list[str]:
     machine, libs = env["machine"], env["libraries"]
     return [
         f"- date (UTC): {env['date_utc']}; commit: `{env['commit']}`",
-        f"- machine: {machine['cpu']}, {machine['logical_cpus']} logical CPUs, {machine['platform']}; "
+        f"- machine: {machine['cpu']} (flags: {', '.join(machine.get('cpu_flags', [])) or 'not read'}), "
+        f"{machine['logical_cpus']} logical CPUs, {machine['platform']}; "
         f"load average at start {machine['load_average_start']}, at end {machine['load_average_end']}",
         "- threads: " + ", ".join(f"{k} {v}" for k, v in env["threads"].items()),
         "- libraries: " + ", ".join(f"{k} {v}" for k, v in libs.items()),
@@ -48,7 +49,8 @@ def _latency(doc: dict) -> list[str]:
                 f"CPU median {s['streaming']['cpu_median_ms']:.3f} ms",
                 f"- bare invokes ({s['interpreter_calls']} calls): median {s['bare_invokes']['median_ms']:.3f} ms, "
                 f"p95 {s['bare_invokes']['p95_ms']:.3f} ms, CPU median {s['bare_invokes']['cpu_median_ms']:.3f} ms",
-                f"- ratio of CPU medians {s['ratio_of_cpu_medians']:.3f}x; wall clock: ratio of medians "
+                f"- added CPU time per interpreter call {s['added_cpu_us_per_call']:.1f} µs; "
+                f"ratio of CPU medians {s['ratio_of_cpu_medians']:.3f}x; wall clock: ratio of medians "
                 f"{s['ratio_of_medians']:.3f}x, median of per-round ratios {s['median_of_round_ratios']:.3f}x", ""]
     return out
 
