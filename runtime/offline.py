@@ -19,7 +19,7 @@ def denoise(signal, model: str | os.PathLike | None = None, *, hop: int | None =
     """Denoise a whole recording: (n,) or (n, leads) float32/float64 mV -> same shape, float32 mV.
 
     Identical, bit for bit, to streaming the same signal through ``StreamingDenoiser`` with the same
-    arguments in any chunking: both run the same frames through the same float32 operations.
+    arguments in any chunking: both run the same frames through the same operations.
     Arguments as for ``StreamingDenoiser``; any length n >= 0 (shorter than one window included).
     """
     denoiser = StreamingDenoiser(model, hop=hop, sample_rate_hz=sample_rate_hz, taper=taper, num_threads=num_threads)
