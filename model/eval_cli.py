@@ -67,21 +67,21 @@ def runtime_denoisers(paths: list[Path]) -> tuple[dict, dict, dict]:
     return windows, records, facts
 
 
-def fidelity_sections(data_dir: Path, splits: dict, denoisers: dict) -> dict:
-    """Clean-input and beat-measure fidelity on every test database the data folder holds."""
-    tests = {"cpsc_test": ("cpsc2018", splits["cpsc2018"]["test"]), "mitdb_test": ("mitdb", splits["mitdb"]["test"])}
+def test_group_sets(data_dir: Path, splits: dict) -> dict:
+    """Per test database (key as in the results), its group sets, or why it is skipped (PTB-XL is optional)."""
+    tests = {"cpsc_test": group_sets(data_dir, "cpsc2018", splits["cpsc2018"]["test"]),
+             "mitdb_test": group_sets(data_dir, "mitdb", splits["mitdb"]["test"])}
     try:
-        tests["ptbxl"] = ("ptbxl", list_records(data_dir / "ptbxl"))
+        tests["ptbxl"] = group_sets(data_dir, "ptbxl", list_records(data_dir / "ptbxl"))
     except DataDirError as exc:
-        tests["ptbxl"] = exc
-    sections = {}
-    for key, spec in tests.items():
-        if isinstance(spec, Exception):
-            sections[key] = f"skipped, {spec}"
-            continue
-        sets = group_sets(data_dir, *spec)
-        sections[key] = fidelity(denoisers, next(iter(sets.values())).clean, sets)
-    return sections
+        tests["ptbxl"] = f"skipped, {exc}"
+    return tests
+
+
+def fidelity_sections(tests: dict, denoisers: dict) -> dict:
+    """Clean-input and beat-measure fidelity on every test database of ``tests`` (test_group_sets)."""
+    return {key: sets if isinstance(sets, str) else fidelity(denoisers, next(iter(sets.values())).clean, sets)
+            for key, sets in tests.items()}
 
 
 def evaluate(args: argparse.Namespace) -> dict:
@@ -92,14 +92,14 @@ def evaluate(args: argparse.Namespace) -> dict:
     results = {"command": shlex.join(["ulde-eval"] + (sys.argv[1:] if args.argv is None else args.argv)),
                "checkpoints": facts, "runtime_models": exported_facts}
     learned = {**networks, **exported}
-    results["cpsc_test"] = score({**learned, **classical_denoisers(not args.no_neurokit)},
-                                 group_sets(data_dir, "cpsc2018", splits["cpsc2018"]["test"]))
+    tests = test_group_sets(data_dir, splits)
+    results["cpsc_test"] = score({**learned, **classical_denoisers(not args.no_neurokit)}, tests["cpsc_test"])
     baselines = {"band-pass 0.5-40 Hz": bandpass}
     compared = {**learned, **baselines}
-    results["mitdb_test"] = score(compared, group_sets(data_dir, "mitdb", splits["mitdb"]["test"]))
+    results["mitdb_test"] = score(compared, tests["mitdb_test"])
     results["robustness"] = robustness(data_dir, splits["cpsc2018"]["test"], compared)
-    results["fidelity"] = fidelity_sections(data_dir, splits, compared)
-    offset_windows = group_sets(data_dir, "cpsc2018", splits["cpsc2018"]["test"])["group1"]
+    results["fidelity"] = fidelity_sections(tests, compared)
+    offset_windows = tests["cpsc_test"]["group1"]
     results["dc_offsets"] = offset_invariance(compared, np.concatenate([offset_windows.clean, offset_windows.noisy]))
     try:
         results["stress"] = score(compared, stress_sets(data_dir))

@@ -32,7 +32,7 @@ from tqdm import tqdm
 from ulde.model.checkpoint import load_model, read_checkpoint, save_checkpoint
 from ulde.model.complexity import complexity
 from ulde.model.datasets import EvalSet
-from ulde.model.distributed import Ranks, barrier, from_main, ranks_from_env, shares, wrap
+from ulde.model.distributed import barrier, from_main, ranks_from_env, shares, wrap
 from ulde.model.mixtures import TrainingMixtures
 from ulde.model.fake_quant import FakeQuant
 from ulde.model.inference import predict
@@ -161,7 +161,7 @@ def train(
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs, eta_min=settings.learning_rate / 30)
     rng = np.random.default_rng(settings.seed)
     state = {"epoch": 0, "best_val": -math.inf, "best_epoch": 0, "elapsed_s": 0.0}
-    last, log_path = out_dir / "last.pt", out_dir / "train_log.jsonl"
+    last = out_dir / "last.pt"
     if last.is_file():  # resume exactly where the interrupted run stopped
         payload = read_checkpoint(last)
         model.load_state_dict(payload["state_dict"])

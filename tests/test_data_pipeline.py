@@ -8,7 +8,7 @@ import wfdb
 
 from ulde.model.datadir import DataDirError, resolve_data_dir
 from ulde.model.datasets import clean_leads, eval_set, noise_part
-from ulde.model.mixtures import DEVICE, PAPER, MixtureDistribution, TrainingMixtures
+from ulde.model.mixtures import DEVICE, PAPER, TrainingMixtures
 from ulde.model.metrics import snr_db
 from ulde.model.noise import GROUPS, group_by_name, mix_noise, scale_to_snr
 from ulde.model.records import RecordError, load_clean_leads, remove_baseline

@@ -13,7 +13,6 @@ from ulde.model.checkpoint import load_model, save_checkpoint
 from ulde.model.datasets import clean_leads, noise_part
 from ulde.model.mixtures import PAPER, TrainingMixtures
 from ulde.model.networks import STUDENT, TEACHER, build
-from ulde.model.noise import GROUPS
 from ulde.model.splits import load_splits
 from ulde.model.train import log_error_loss, low_band_error_loss
 from ulde.model.train_cli import main
