@@ -14,7 +14,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ulde.runtime.model_files import MANIFEST, shipped_model
+from ulde.export.manifest import MANIFEST_FILE as MANIFEST
+from ulde.runtime.model_file import shipped_model
 
 MODELS_ENV_VAR = "ULDE_BENCH_MODELS"
 CHECKPOINT_ENV_VAR = "ULDE_BENCH_CKPT"

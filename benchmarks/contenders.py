@@ -1,7 +1,8 @@
 """The things the latency tables time, each a zero-argument callable doing one unit of work on one thread.
 
-Per 10 s window: one call of each exported model through the runtime's backend (float32 mV in and out,
-int8 (de)quantization included), one torch eager forward, one band-pass filtering.
+Per 10 s window: one call of each exported model through ``ulde.runtime.Model`` (mV in and out: the
+contract's conditioning, int8 (de)quantization and output rule included), one torch eager forward, one
+band-pass filtering.
 Per streamed minute: ``StreamingDenoiser.process`` of one minute on a stream already running (steady
 state: minute / hop interpreter calls plus the overlap-add); torch eager runs the same number of single
 window forwards (no overlap-add); the band-pass filters the minute in one zero-phase call.
@@ -15,10 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.artefacts import Artefacts
-from ulde.runtime import StreamingDenoiser
-from ulde.runtime.backend_tflite import import_interpreter
-from ulde.runtime.backends import open_backend
-from ulde.runtime.quantization import quantize
+from ulde.runtime import Model, StreamingDenoiser
 
 LABELS = {
     "tflite_int8": "TFLite int8, LiteRT",
@@ -44,7 +42,8 @@ def window_contenders(artefacts: Artefacts, network, window: np.ndarray) -> dict
     from ulde.model.inference import predict
 
     frame = np.ascontiguousarray(window, dtype=np.float32)[None]  # (1, T)
-    calls = {name: (lambda b=open_backend(path, 1): b.run(frame)) for name, path in exported_models(artefacts).items()}
+    frames = frame.astype(np.float64)[None]  # (1 frame, 1 lead, T), as a stream hands its frames to the model
+    calls = {name: (lambda m=Model(path): m.denoise_frames(frames)) for name, path in exported_models(artefacts).items()}
     calls["torch_eager"] = lambda: predict(network, frame, batch_size=1)
     calls["bandpass"] = lambda: bandpass(frame)
     return calls
@@ -90,13 +89,12 @@ def streaming_and_bare(model: Path, signal: np.ndarray, minute: int) -> tuple[di
     stream = StreamingDenoiser(model, num_threads=1)
     stream.process(chunk)
     count = calls_per_minute(stream, minute)
-    interpreter = import_interpreter()(model_path=str(model), num_threads=1)
+    from ai_edge_litert.interpreter import Interpreter
+
+    interpreter = Interpreter(model_path=str(model), num_threads=1)
     interpreter.allocate_tensors()
     inp, out = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
-    frames = stream_frames(signal, stream.window_samples, stream.hop_samples, count)
-    if inp["dtype"] != np.float32:
-        scale, zero_point = inp["quantization"]
-        frames = quantize(frames, np.float32(scale), np.float32(zero_point), inp["dtype"])
+    frames = stream.model.encode(stream_frames(signal, stream.window_samples, stream.hop_samples, count))
     frames = [f.reshape(inp["shape"]) for f in frames]
 
     def bare():

@@ -36,7 +36,7 @@ def int8_parity(artefacts, network, eval_data, results) -> dict:
     sets = [(name, s.clean, s.noisy, s.labels) for name, s in eval_data.sets.items()]
     outputs = {backend: {} for backend in BACKENDS}
     for name, _, noisy, _ in sets:
-        routes, _ = denoise_all_routes(network, artefacts.float_onnx, artefacts.float_tflite, artefacts.int8_tflite, noisy)
+        routes = denoise_all_routes(network, artefacts.float_onnx, artefacts.float_tflite, artefacts.int8_tflite, noisy)
         for route, denoised in routes.items():
             outputs[route][name] = denoised
     report = parity_report(sets, outputs, eval_data.bounds.int8_loss_db)

@@ -6,6 +6,7 @@ import io
 import logging
 import warnings
 from collections import Counter
+from dataclasses import replace
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -13,12 +14,13 @@ import onnx
 import torch
 from onnxsim import simplify
 
-from ulde.runtime.model_output import NOISE_OUTPUT_NAME
+from ulde.runtime.contract import CONTRACT_KEY, UNSEALED_DIGEST, ModelContract, digest_span, seal
+from ulde.runtime.file_structure import check_onnx
 from ulde.runtime.signal_spec import WINDOW_SAMPLES
 
 OPSET = 18
 INPUT_NAME = "noisy_ecg"
-OUTPUT_NAME = NOISE_OUTPUT_NAME  # the runtime subtracts it from the input (runtime/model_output.py)
+OUTPUT_NAME = "noise_estimate"  # what the network outputs; the contract's output rule says what to do with it
 IO_SHAPE = (1, 1, WINDOW_SAMPLES)  # one window per call: firmware and the streaming runtime never batch
 
 
@@ -71,3 +73,14 @@ def _require_fixed_io(model: onnx.ModelProto) -> None:
 
 def onnx_operator_counts(model: onnx.ModelProto) -> dict[str, int]:
     return dict(sorted(Counter(node.op_type for node in model.graph.node).items()))
+
+
+def embed_onnx_contract(path: Path, contract: ModelContract) -> None:
+    """Write ``contract`` into the ONNX file's ``metadata_props`` (replacing any) and seal its digest."""
+    model = onnx.load(str(path))
+    kept = [p for p in model.metadata_props if p.key != CONTRACT_KEY]
+    del model.metadata_props[:]
+    model.metadata_props.extend(kept)
+    model.metadata_props.add(key=CONTRACT_KEY, value=replace(contract, digest=UNSEALED_DIGEST).to_json())
+    data = model.SerializeToString()
+    path.write_bytes(seal(data, digest_span(data, *check_onnx(data))))

@@ -19,15 +19,18 @@ from ulde.export import backends, micro, parity, staging, tflite_graph
 from ulde.export.c_array import write_c_array
 from ulde.export.conv2d_twin import conv2d_twin
 from ulde.export.calibration import calibration_windows, parity_sets
-from ulde.export.manifest import build_manifest, describe_file, write_manifest
-from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE, OUTPUT_NAME, export_onnx
+from ulde.export.manifest import RECOMMENDED_HOP_SAMPLES, build_manifest, describe_file, write_manifest
+from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE, OUTPUT_NAME, embed_onnx_contract, export_onnx
 from ulde.model.checkpoint import file_sha256, load_model, read_checkpoint
 from ulde.model.equalization import equalize_downsampling
 from ulde.model.fusion import ExtremaHead, inference_form
 from ulde.model.networks import NoiseEstimator
 from ulde.model.metrics import snr_db
-from ulde.runtime.normalization import NORMALIZATION_RULES, PEAK_FLOOR_MV, normalize
-from ulde.runtime.quantization import check_quantization, quantize
+from ulde.runtime.contract import ModelContract, TensorEncoding
+from ulde.runtime.model import Model
+from ulde.runtime.model_file import read_contract
+from ulde.runtime.normalization import normalize
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
 ONNX_FILE, FLOAT_FILE, INT8_FILE = "ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite"
 
@@ -89,38 +92,50 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
 
     float_bytes, int8_bytes, converters = convert(tflite_source, work, network_calibration)
     tflite_graph.require_full_integer(int8_bytes)
-    (stage / FLOAT_FILE).write_bytes(tflite_graph.trim(float_bytes, INPUT_NAME, OUTPUT_NAME))
-    (stage / INT8_FILE).write_bytes(tflite_graph.trim(int8_bytes, INPUT_NAME, OUTPUT_NAME))
+    for name, data in ((FLOAT_FILE, float_bytes), (INT8_FILE, int8_bytes)):
+        trimmed = tflite_graph.trim(data, INPUT_NAME, OUTPUT_NAME)
+        (stage / name).write_bytes(tflite_graph.embed_contract(trimmed, model_contract(mode, tflite_graph.io_tensors(trimmed))))
+    embed_onnx_contract(stage / ONNX_FILE, model_contract(mode, _onnx_io()))
     shutil.rmtree(work)
     tflite_graph.require_full_integer((stage / INT8_FILE).read_bytes())
     sets, parity_info = parity_data
-    outputs, raw_int8 = {name: {} for name in parity.BACKENDS}, {}
+    outputs = {name: {} for name in parity.BACKENDS}
     for group, _, noisy, _ in sets:
-        routes, raw_int8[group] = backends.denoise_all_routes(model, stage / ONNX_FILE, stage / FLOAT_FILE, stage / INT8_FILE, noisy)
-        for name, denoised in routes.items():
+        for name, denoised in backends.denoise_all_routes(model, stage / ONNX_FILE, stage / FLOAT_FILE, stage / INT8_FILE, noisy).items():
             outputs[name][group] = denoised
     report = parity.parity_report(sets, outputs, options.max_int8_loss_db)
-    micro_info = _check_micro(stage / INT8_FILE, sets, raw_int8, mode)
+    micro_info = _check_micro(stage / INT8_FILE, sets)
     extra_files = parity.write_parity(report, parity_info, stage)
+    contract = read_contract(stage / INT8_FILE)
     if options.c_array:
-        note = (f"{INT8_FILE} sha256 {file_sha256(stage / INT8_FILE)}; its output is the noise estimate: "
-                "denoised = input - output, outside the model (manifest.json, model_output)")
-        extra_files += write_c_array((stage / INT8_FILE).read_bytes(), stage, note=note)
+        note = f"{INT8_FILE} sha256 {file_sha256(stage / INT8_FILE)}, its model contract {contract.digest}"
+        extra_files += write_c_array((stage / INT8_FILE).read_bytes(), stage, contract, micro_info["arena_bytes"], note=note)
     artefacts = _describe_artefacts(stage, extra_files, onnx_info)
     onnx_info["max_abs_error_vs_torch_mv"] = max(r["onnx_vs_torch_max_abs_error_mv"] for r in report["groups"].values())
     sections = {
         "onnx": onnx_info, "tflite_graph": source_info, "inference_form": _inference_form(form, options.equalize),
-        "model_output": {"quantity": "noise estimate", "tensor": OUTPUT_NAME,
-                         "rule": "denoised = network input - model output (then * s, see input_normalization), "
-                                 "computed outside the model at the input's own precision"},
+        "contract_rules": {**contract.rules(), "where": "each model file carries its contract (artefacts.*.contract); "
+                           "the runtime reads it from the file, never from this manifest"},
         "converters": {**converters, "int8": "full integer, per-channel weights, int8 I/O"},
         "calibration": calibration[1], "micro": micro_info,
-        "input_normalization": {"mode": mode, "peak_floor_mv": PEAK_FLOOR_MV, "rule": NORMALIZATION_RULES[mode]},
         "parity": {"files": ["parity.json", "parity.md"], "passed": report["passed"],
                    "max_int8_loss_db": options.max_int8_loss_db,
                    "int8_loss_db": {g: r["int8_loss_db"] for g, r in report["groups"].items()}, **parity_info},
     }
     return build_manifest(checkpoint, artefacts, sections), report
+
+
+def model_contract(mode: str, io: dict) -> ModelContract:
+    """The contract of an exported file: ulde's signal terms, the network's conditioning ``mode``, a noise
+    estimate as output, and the file's I/O encoding (``io``: tflite_graph.io_tensors' form); not yet sealed."""
+    def encoding(tensor: dict) -> TensorEncoding:
+        if tensor["dtype"] == "float32":
+            return TensorEncoding("float32")
+        return TensorEncoding(tensor["dtype"], float(tensor["scale"]), int(tensor["zero_point"]))
+
+    return ModelContract(sample_rate_hz=SAMPLE_RATE_HZ, window_samples=WINDOW_SAMPLES,
+                         recommended_hop_samples=RECOMMENDED_HOP_SAMPLES, input_conditioning=mode,
+                         output_kind="noise_estimate", input_tensor=encoding(io["input"]), output_tensor=encoding(io["output"]))
 
 
 def _inference_form(form, equalized: bool) -> dict:
@@ -144,43 +159,46 @@ def _tflite_source(model, onnx_path: Path, work: Path, calibration: np.ndarray, 
                        "twin_max_abs_error_vs_torch_mv": gap}
 
 
-def _check_micro(int8_path: Path, sets: list, raw_int8: dict, mode: str) -> dict:
-    """Run the int8 model in TFLM on every parity window; its outputs must match LiteRT's within the bound."""
-    model_bytes = int8_path.read_bytes()
-    operators = tflite_graph.operator_counts(model_bytes)
+def _check_micro(int8_path: Path, sets: list) -> dict:
+    """Run the int8 model in TFLM on every parity window; its outputs must match LiteRT's reference
+    kernels within the bound. Inputs and reference outputs come from ``ulde.runtime.Model``."""
+    operators = tflite_graph.operator_counts(int8_path.read_bytes())
     missing = micro.unsupported_operators(operators)
     if missing:
         raise micro.MicroError(f"operators without a TFLite Micro kernel: {', '.join(missing)}")
-    io = tflite_graph.io_tensors(model_bytes)["input"]
-    noisy = np.concatenate([s[2] for s in sets])
-    noisy = normalize(noisy, mode)[0]
-    input_quant = check_quantization(np.int8, (io["scale"], io["zero_point"]), f"{int8_path} input")
-    got, report = micro.run_in_tflm(int8_path, quantize(noisy, *input_quant, np.int8))
-    reference = backends.tflite_denoise(int8_path, noisy, reference_kernels=True)[1]
-    steps = int(np.max(np.abs(got.astype(np.int32) - reference.astype(np.int32))))
+    optimized, reference = Model(int8_path), Model(int8_path, reference_kernels=True)
+    noisy = np.concatenate([s[2] for s in sets]).astype(np.float64)
+    values = optimized.encode(optimized.condition(noisy)[0])  # (n, T) int8, as the runtime feeds the model
+    got, report = micro.run_in_tflm(int8_path, values)
+    expected = reference.invoke(values[:, None])[:, 0]
+    steps = int(np.max(np.abs(got.astype(np.int32) - expected.astype(np.int32))))
     if steps > micro.MAX_STEP_DIFFERENCE:
         raise micro.MicroError(f"TFLM output differs from LiteRT's reference kernels by {steps} int8 steps "
                                f"(bound {micro.MAX_STEP_DIFFERENCE})")
-    optimized = np.concatenate([raw_int8[s[0]] for s in sets]).astype(np.float64)
+    xnnpack = optimized.invoke(values[:, None])[:, 0].astype(np.float64)
     return {
         "interpreter": "tflite_micro.runtime (host build, 64-bit: a 32-bit MCU needs slightly less arena)",
         **report, "windows": int(len(noisy)), "max_step_difference_vs_litert_reference_kernels": steps,
-        "max_step_difference_vs_litert_optimized_kernels": int(np.max(np.abs(got - optimized))),
-        "output_snr_db_vs_litert_optimized_kernels": float(np.mean(snr_db(optimized, got))),
+        "max_step_difference_vs_litert_optimized_kernels": int(np.max(np.abs(got - xnnpack))),
+        "output_snr_db_vs_litert_optimized_kernels": float(np.mean(snr_db(xnnpack, got))),
         "step_difference_bound": micro.MAX_STEP_DIFFERENCE, "operators_checked_against_tflm": sorted(operators),
     }
 
 
 def _describe_artefacts(stage: Path, extra_files: list[Path], onnx_info: dict) -> dict:
     artefacts = {ONNX_FILE: describe_file(stage / ONNX_FILE, kind="onnx", operators=onnx_info["operators"],
-                                          io=_onnx_io(), opset=onnx_info["opset"])}
+                                          io=_onnx_io(), opset=onnx_info["opset"], contract=_contract_entry(stage / ONNX_FILE))}
     for name, kind in ((FLOAT_FILE, "tflite_float32"), (INT8_FILE, "tflite_int8")):
         data = (stage / name).read_bytes()
         artefacts[name] = describe_file(stage / name, kind=kind, operators=tflite_graph.operator_counts(data),
-                                        io=tflite_graph.io_tensors(data))
+                                        io=tflite_graph.io_tensors(data), contract=_contract_entry(stage / name))
     for path in extra_files:
         artefacts[path.name] = describe_file(path, kind=path.suffix.lstrip("."))
     return artefacts
+
+
+def _contract_entry(path: Path) -> dict:
+    return json.loads(read_contract(path).to_json())
 
 
 def _onnx_io() -> dict:

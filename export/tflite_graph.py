@@ -7,14 +7,18 @@ a float graph into one DELEGATE node, which would hide the operators firmware ha
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 
 import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
+from ulde.runtime.contract import CONTRACT_KEY, UNSEALED_DIGEST, ModelContract, digest_span, seal
+from ulde.runtime.file_structure import check_tflite
+
 TFLITE_FILE_IDENTIFIER = b"TFL3"
 BUFFER_ALIGNMENT = 16  # bytes; the schema's force_align on Buffer.data, which the Python packer ignores
-KEEP_METADATA = ("min_runtime_version",)
+KEEP_METADATA = ("min_runtime_version", CONTRACT_KEY)
 """Metadata entries kept when trimming; the converter's CONVERSION_METADATA is dropped."""
 
 _OP_NAMES = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
@@ -141,17 +145,56 @@ def trim(data: bytes, input_name: str, output_name: str) -> bytes:
         for mapping, name in ((signature.inputs, input_name), (signature.outputs, output_name)):
             if mapping and len(mapping) == 1:
                 mapping[0].name = name.encode()
-    dropped = [m for m in model.metadata or [] if _decode(m.name) not in KEEP_METADATA]
-    model.metadata = [m for m in model.metadata or [] if _decode(m.name) in KEEP_METADATA]
-    for entry in dropped:
-        model.buffers[entry.buffer].data = None  # the index stays valid; the bytes go
+    _drop_metadata(model, lambda name: name not in KEEP_METADATA)
     model.description = None
+    trimmed = _pack(model, len(data))
+    return _sealed(trimmed) if check_tflite(trimmed) is not None else trimmed
+
+
+def embed_contract(data: bytes, contract: ModelContract) -> bytes:
+    """The model with ``contract`` in its ``CONTRACT_KEY`` metadata entry (replacing any), sealed: the
+    contract's digest computed over the packed file (runtime/contract.py)."""
+    model = read_model(data)
+    _drop_metadata(model, lambda name: name == CONTRACT_KEY)
+    buffer = schema.BufferT()
+    buffer.data = list(replace(contract, digest=UNSEALED_DIGEST).to_json().encode())
+    model.buffers.append(buffer)
+    entry = schema.MetadataT()
+    entry.name, entry.buffer = CONTRACT_KEY.encode(), len(model.buffers) - 1
+    model.metadata = (model.metadata or []) + [entry]
+    return _sealed(_pack(model, len(data)))
+
+
+def _sealed(packed: bytes) -> bytes:
+    """``packed`` with the digest of its contract entry written in (the entry's digest reset first)."""
+    start, end = check_tflite(packed)
+    digits = digest_span(packed, start, end)
+    packed = packed[: digits[0]] + b"0" * (digits[1] - digits[0]) + packed[digits[1] :]
+    return seal(packed, digits)
+
+
+def strip_contract(data: bytes) -> bytes:
+    """The model without its contract entry: a foreign file, as far as the runtime is concerned."""
+    model = read_model(data)
+    _drop_metadata(model, lambda name: name == CONTRACT_KEY)
+    return _pack(model, len(data))
+
+
+def _drop_metadata(model: schema.ModelT, drop) -> None:
+    """Remove the metadata entries whose name ``drop(name)`` accepts; their buffers keep their index, not their bytes."""
+    for entry in model.metadata or []:
+        if drop(_decode(entry.name)):
+            model.buffers[entry.buffer].data = None
+    model.metadata = [m for m in model.metadata or [] if not drop(_decode(m.name))]
+
+
+def _pack(model: schema.ModelT, size_hint: int) -> bytes:
     model.buffers = [_aligned(b) for b in model.buffers]
-    builder = flatbuffers.Builder(len(data))
+    builder = flatbuffers.Builder(size_hint)
     builder.Finish(model.Pack(builder), file_identifier=TFLITE_FILE_IDENTIFIER)
-    trimmed = bytes(builder.Output())
-    require_aligned_buffers(trimmed)
-    return trimmed
+    packed = bytes(builder.Output())
+    require_aligned_buffers(packed)
+    return packed
 
 
 def require_aligned_buffers(data: bytes) -> None:

@@ -5,7 +5,7 @@ With fake quantization attached, the same tensors are rounded in the forward pas
 tracked per tensor, with a straight-through gradient; fine-tuning then teaches the float network to
 tolerate int8 rounding. The rounding points follow the converted graph: the network input (as the
 convolutions see it: the runtime subtracts the model's noise estimate from the unrounded input,
-runtime/model_output.py); every ReLU or ReLU6 output (a conv, or an add, with its activation fused);
+runtime/model.py, the contract's output rule); every ReLU or ReLU6 output (a conv, or an add, with its activation fused);
 the strided depthwise conv's output (no activation follows it); the output of the upsampling (after
 its skip add); the head's output, which is the model's. Weights stay float and nothing of this is
 saved. The graph rounded is the exported one (model/fusion.py): each ConvBlock's identity

@@ -199,7 +199,7 @@ class UNet1d(nn.Module):
     def noise_unchecked(self, x):
         """The noise estimate for a checked input, in any layout whose channel axis is 1 and time axis
         last: (B, 1, T) here, (B, 1, 1, T) in the exporter's Conv2d twin (export/conv2d_twin.py). The
-        exported models compute this alone; the runtime subtracts it (runtime/model_output.py)."""
+        exported models compute this alone; the runtime subtracts it (the contract's output rule, runtime/model.py)."""
         h = self.encoders[0](self.stem(x))
         skips = [h]
         for i in range(1, NETWORK_LEVELS + 1):

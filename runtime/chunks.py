@@ -31,12 +31,7 @@ class Layout:
 
 def as_samples(chunk, expected: Layout | None) -> tuple[np.ndarray, Layout]:
     """(leads, n) float64 copy of ``chunk`` and its layout; raises without side effects if invalid."""
-    array = np.asarray(chunk)
-    if array.dtype not in (np.float32, np.float64):
-        raise TypeError(
-            f"expected float32 or float64 samples in mV, got dtype {array.dtype}; convert first, e.g. "
-            "wfdb's p_signal (physical units) or (adc - baseline) / gain, as float32"
-        )
+    array = _float_array(chunk)
     if array.ndim not in (1, 2):
         raise ValueError(
             f"expected a chunk of shape (n,) for one lead or (n, leads) with time first, got shape {array.shape}"
@@ -55,9 +50,7 @@ def as_samples(chunk, expected: Layout | None) -> tuple[np.ndarray, Layout]:
             "with time first: did you mean to pass array.T?"
         )
     samples = array.astype(np.float64).reshape(array.shape[0], layout.leads).T  # (leads, n)
-    bad = ~np.isfinite(samples)
-    if array.dtype == np.float64 and not bad.any():  # float32 input cannot leave float32's range
-        bad = np.abs(samples) > FLOAT32_MAX
+    bad = _unrepresentable(samples, array.dtype)
     if bad.any():
         lead, index = np.argwhere(bad)[0]
         raise ValueError(
@@ -65,3 +58,36 @@ def as_samples(chunk, expected: Layout | None) -> tuple[np.ndarray, Layout]:
             f"sample {index} of this chunk, lead {lead}; interpolate or zero gaps before denoising"
         )
     return np.ascontiguousarray(samples), layout
+
+
+def as_windows(windows, window: int) -> np.ndarray:
+    """(n, T) float64 copy of ``windows`` checked as a chunk is: float32/float64, finite, T = ``window``."""
+    array = _float_array(windows)
+    if array.ndim != 2 or array.shape[1] != window:
+        raise ValueError(f"expected windows of shape (n, {window}) (n windows of the model's {window} samples), "
+                         f"got shape {array.shape}")
+    samples = array.astype(np.float64)
+    bad = _unrepresentable(samples, array.dtype)
+    if bad.any():
+        row, index = np.argwhere(bad)[0]
+        raise ValueError(f"windows hold {int(bad.sum())} non-finite value(s) (NaN/inf, or beyond float32 range); "
+                         f"the first at sample {index} of window {row}; interpolate or zero gaps before denoising")
+    return samples
+
+
+def _float_array(values) -> np.ndarray:
+    array = np.asarray(values)
+    if array.dtype not in (np.float32, np.float64):
+        raise TypeError(
+            f"expected float32 or float64 samples in mV, got dtype {array.dtype}; convert first, e.g. "
+            "wfdb's p_signal (physical units) or (adc - baseline) / gain, as float32"
+        )
+    return array
+
+
+def _unrepresentable(samples: np.ndarray, source_dtype: np.dtype) -> np.ndarray:
+    """Mask of samples the float32 network input cannot hold: NaN/inf, or beyond float32's range."""
+    bad = ~np.isfinite(samples)
+    if source_dtype == np.float64 and not bad.any():  # float32 input cannot leave float32's range
+        bad = np.abs(samples) > FLOAT32_MAX
+    return bad

@@ -6,39 +6,39 @@ import os
 
 import numpy as np
 
-from ulde.runtime.backends import open_backend
+from ulde.runtime.contract import ModelContract
 from ulde.runtime.framing import DEFAULT_TAPER
-from ulde.runtime.model_files import read_manifest, resolve_model
-from ulde.runtime.normalization import normalize
+from ulde.runtime.model import Model
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 from ulde.runtime.streaming import StreamingDenoiser
 
 
-def denoise(signal, model: str | os.PathLike | None = None, *, hop: int | None = None,
-            sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str = DEFAULT_TAPER, num_threads: int = 1) -> np.ndarray:
+def denoise(signal, model: str | os.PathLike | Model | None = None, *, contract: ModelContract | None = None,
+            hop: int | None = None, sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str = DEFAULT_TAPER,
+            num_threads: int = 1) -> np.ndarray:
     """Denoise a whole recording: (n,) or (n, leads) float32/float64 mV -> same shape, float32 mV.
 
     Identical, bit for bit, to streaming the same signal through ``StreamingDenoiser`` with the same
     arguments in any chunking: both run the same frames through the same operations.
     Arguments as for ``StreamingDenoiser``; any length n >= 0 (shorter than one window included).
     """
-    denoiser = StreamingDenoiser(model, hop=hop, sample_rate_hz=sample_rate_hz, taper=taper, num_threads=num_threads)
+    denoiser = StreamingDenoiser(model, contract=contract, hop=hop, sample_rate_hz=sample_rate_hz, taper=taper,
+                                 num_threads=num_threads)
     head = denoiser.process(signal)
     tail = denoiser.flush()
     return np.concatenate([head, tail.reshape((-1,) + head.shape[1:])], axis=0)
 
 
-def denoise_windows(windows, model: str | os.PathLike | None = None, *, num_threads: int = 1) -> np.ndarray:
+def denoise_windows(windows, model: str | os.PathLike | Model | None = None, *, contract: ModelContract | None = None,
+                    num_threads: int = 1) -> np.ndarray:
     """Denoise each window by exactly one model call, no overlap-add: (n, T) float mV -> (n, T) float32 mV.
 
-    T must be the model's window. The model's input normalization (from its manifest) is applied
-    around every call, as the streaming path does. This is the one-window-per-call protocol of the
-    paper and of ulde's evaluation tables.
+    T must be the model's window; windows are checked as a streamed chunk is. The contract's input
+    conditioning is applied around every call, as the streaming path does. This is the
+    one-window-per-call protocol of the paper and of ulde's evaluation tables (``Model.denoise_windows``).
     """
-    path = resolve_model(model)
-    backend = open_backend(path, num_threads)
-    windows = np.asarray(windows, dtype=np.float64)  # conditioned in float64, as streams are
-    if windows.ndim != 2 or windows.shape[1] != backend.window:
-        raise ValueError(f"expected windows of shape (n, {backend.window}), got {windows.shape}")
-    normalized, scale = normalize(windows, read_manifest(path).input_normalization)
-    return np.concatenate([backend.run(row[None]) for row in normalized]).reshape(windows.shape) * scale
+    if isinstance(model, Model):
+        if contract is not None:
+            raise ValueError("pass contract= to Model(...), not with an open Model")
+        return model.denoise_windows(windows)
+    return Model(model, contract=contract, num_threads=num_threads).denoise_windows(windows)

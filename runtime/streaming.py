@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import threading
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from ulde.runtime.backends import LeadRunner, open_backend
 from ulde.runtime.chunks import Layout, as_samples
+from ulde.runtime.contract import ModelContract
 from ulde.runtime.framing import DEFAULT_TAPER, make_framing, mirror_pad
-from ulde.runtime.model_files import read_manifest, resolve_model
-from ulde.runtime.normalization import normalize
+from ulde.runtime.model import Model, ModelBusyError
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 FRAMES_PER_BATCH = 16
@@ -23,14 +25,34 @@ RESAMPLE_HINT = (
 )
 
 
+@dataclass
+class _Stream:
+    """Everything a stream carries from one chunk to the next; copied per call, so a failed call leaves
+    the stream as it was."""
+
+    layout: Layout
+    frame: np.ndarray  # (leads, T) float64 input frame buffer
+    acc: np.ndarray  # (leads, T) float32 overlap-add accumulator
+    fill: int  # samples in the frame buffer, counting the virtual head
+    skip: int  # leading outputs that belong to the virtual head
+    head_written: bool  # the virtual head is mirrored in once, see _write_head
+    n_in: int = 0  # real samples accepted
+    n_out: int = 0  # real samples returned
+
+    def copy(self) -> _Stream:
+        return replace(self, frame=self.frame.copy(), acc=self.acc.copy())
+
+
 class StreamingDenoiser:
     """Denoise an unbounded ECG stream chunk by chunk; any chunking gives the offline result exactly.
 
     Args:
-        model: path of a ``.tflite`` (LiteRT) or ``.onnx`` (onnxruntime) model; None = the shipped
-            fully-int8 ``ulde_int8.tflite``. Window T (samples), I/O dtypes and int8 scale/zero point
-            are read from the model; its sample rate and recommended hop from ``manifest.json`` beside it.
-        hop: frame hop H in samples (1..T); None = the manifest's recommended hop, else T // 2.
+        model: path of a ``.tflite`` (LiteRT) or ``.onnx`` (onnxruntime) model, or an open
+            ``ulde.runtime.Model``; None = the shipped fully-int8 ``ulde_int8.tflite``. Everything needed
+            to run it (window T, sample rate, hop, conditioning, I/O encoding, output rule) is read from
+            the contract inside the file (runtime/contract.py).
+        contract: the terms for a model file that carries none (see ``ulde.runtime.Model``).
+        hop: frame hop H in samples (1..T); None = the contract's recommended hop.
         sample_rate_hz: rate of the samples you will pass, in Hz; must equal the model's (360 Hz).
         taper: "hann" (default) or "rect" overlap-add weights.
         num_threads: interpreter threads (1 keeps a wearable-like, deterministic single core).
@@ -48,7 +70,7 @@ input frame in float64, so that the conditioning removes an offset without round
     whatever the stream's length; nothing of past chunks is kept (a chunk that completes many frames
     handles them FRAMES_PER_BATCH at a time).
 
-    Each frame is conditioned as the manifest's ``input_normalization`` says (``runtime/normalization.py``):
+    Each frame is conditioned as the contract's ``input_conditioning`` says (``runtime/normalization.py``):
     for ulde's models, the frame's mean removed and the rest divided by its peak, the output multiplied
     back; a constant offset of the input therefore never reaches the output.
 
@@ -56,25 +78,53 @@ input frame in float64, so that the conditioning removes an offset without round
     samples and, at ``flush()``, followed by samples up to the end of the last frame, both mirrored
     from the stream's own ends (see ``framing``). The head's mirror uses only the first frame's samples,
     so it adds no delay.
+
+    Each call is all or nothing: if anything raises once a chunk has been accepted (an interpreter
+    error, a KeyboardInterrupt), the stream is exactly as before the call and the chunk can be passed
+    again; no sample is lost or doubled. One stream runs one call at a time: a call from a second
+    thread while another runs raises ``ModelBusyError`` at once. ``copy.copy`` and ``copy.deepcopy``
+    give an independent stream (its own interpreter) continuing from the same state.
     """
 
-    def __init__(self, model: str | os.PathLike | None = None, *, hop: int | None = None,
-                 sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str = DEFAULT_TAPER, num_threads: int = 1):
-        self.model_path = resolve_model(model)
-        manifest = read_manifest(self.model_path)
-        if sample_rate_hz != manifest.sample_rate_hz:
-            hint = RESAMPLE_HINT.format(model=manifest.sample_rate_hz, given=sample_rate_hz)
-            raise ValueError(f"the model expects {manifest.sample_rate_hz} Hz samples, got sample_rate_hz="
+    def __init__(self, model: str | os.PathLike | Model | None = None, *, contract: ModelContract | None = None,
+                 hop: int | None = None, sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str = DEFAULT_TAPER,
+                 num_threads: int = 1):
+        if isinstance(model, Model):
+            if contract is not None:
+                raise ValueError("pass contract= to Model(...), not with an open Model")
+            self._model = model
+        else:
+            self._model = Model(model, contract=contract, num_threads=num_threads)
+        terms = self._model.contract
+        if sample_rate_hz != terms.sample_rate_hz:
+            hint = RESAMPLE_HINT.format(model=terms.sample_rate_hz, given=sample_rate_hz)
+            raise ValueError(f"the model expects {terms.sample_rate_hz} Hz samples, got sample_rate_hz="
                              f"{sample_rate_hz}; {hint}")
-        self.sample_rate_hz = manifest.sample_rate_hz
-        self._backend = open_backend(self.model_path, num_threads)
-        if manifest.window_samples is not None and manifest.window_samples != self._backend.window:
-            raise ValueError(f"manifest says window_samples={manifest.window_samples} but model "
-                             f"{self.model_path} has a {self._backend.window}-sample input")
-        self.input_normalization = manifest.input_normalization
-        self.framing = make_framing(self._backend.window, manifest.recommended_hop_samples if hop is None else hop, taper)
-        self._runner = LeadRunner(self._backend)
-        self.reset()
+        self.framing = make_framing(terms.window_samples, terms.recommended_hop_samples if hop is None else hop, taper)
+        self._busy = threading.Lock()
+        self._stream: _Stream | None = None
+
+    @property
+    def model(self) -> Model:
+        """The ``ulde.runtime.Model`` this stream runs."""
+        return self._model
+
+    @property
+    def model_path(self):
+        return self._model.path
+
+    @property
+    def contract(self) -> ModelContract:
+        return self._model.contract
+
+    @property
+    def sample_rate_hz(self) -> float:
+        return self._model.sample_rate_hz
+
+    @property
+    def input_normalization(self) -> str:
+        """The contract's input conditioning mode (runtime/normalization.py)."""
+        return self._model.contract.input_conditioning
 
     @property
     def window_samples(self) -> int:
@@ -104,112 +154,138 @@ input frame in float64, so that the conditioning removes an offset without round
     @property
     def backend(self) -> str:
         """Name of the interpreter: "litert" or "onnxruntime"."""
-        return self._backend.name
+        return self._model.backend
+
+    @contextlib.contextmanager
+    def _entered(self):
+        if not self._busy.acquire(blocking=False):
+            raise ModelBusyError("this StreamingDenoiser is already running a call in another thread; "
+                                 "use one StreamingDenoiser per thread (copy.copy(stream) forks one)")
+        try:
+            yield
+        finally:
+            self._busy.release()
 
     def reset(self) -> None:
         """Forget the stream: empty buffers, next chunk starts a new stream (possibly another layout)."""
-        self._layout: Layout | None = None
-        self._frame = self._acc = None  # (leads, T) float64 input, float32 output, allocated by the first chunk
-        self._fill = self.framing.left_pad  # samples in the frame buffer, counting the virtual head
-        self._skip = self.framing.left_pad  # leading outputs that belong to the virtual head
-        self._head_written = self.framing.left_pad == 0  # the virtual head is mirrored in once, see _write_head
-        self._n_in = self._n_out = 0  # real samples accepted / returned
+        with self._entered():
+            self._stream = None
 
     def buffer_nbytes(self) -> int:
         """Bytes held by the stream buffers: constant (leads * T * (8 + 4)) whatever the stream's length."""
-        return 0 if self._frame is None else self._frame.nbytes + self._acc.nbytes
+        stream = self._stream
+        return 0 if stream is None else stream.frame.nbytes + stream.acc.nbytes
+
+    def _new_stream(self, layout: Layout) -> _Stream:
+        shape, pad = (layout.leads, self.window_samples), self.framing.left_pad
+        return _Stream(layout, np.zeros(shape, dtype=np.float64), np.zeros(shape, dtype=np.float32),
+                       fill=pad, skip=pad, head_written=pad == 0)
 
     def process(self, chunk) -> np.ndarray:
         """Accept a chunk, return the newly final denoised samples ((m,) or (m, leads) float32 mV).
 
-        Raises TypeError/ValueError for a bad chunk without changing any state.
+        Raises TypeError/ValueError for a bad chunk, and re-raises anything raised while running it,
+        without changing any state.
         """
-        samples, layout = as_samples(chunk, self._layout)
-        if self._layout is None:
-            self._layout = layout
-            self._frame = np.zeros((layout.leads, self.window_samples), dtype=np.float64)
-            self._acc = np.zeros(self._frame.shape, dtype=np.float32)
-        self._n_in += samples.shape[1]
-        return self._shaped(self._consume(samples))
+        with self._entered():
+            samples, layout = as_samples(chunk, None if self._stream is None else self._stream.layout)
+            stream = self._new_stream(layout) if self._stream is None else self._stream.copy()
+            stream.n_in += samples.shape[1]
+            out = self._shaped(stream, self._consume(stream, samples))
+            self._stream = stream  # the commit: nothing above changed self
+            return out
 
     def flush(self) -> np.ndarray:
         """Return the remaining samples (frames completed by mirroring the stream's end) and reset for a new stream."""
-        if self._layout is None:
-            return np.zeros(0, dtype=np.float32)
-        frames = np.zeros((0,) + self._frame.shape, dtype=np.float64)
-        if self._n_out < self._n_in:
-            if not self._head_written:
-                self._write_head()
-            window, hop, fill = self.window_samples, self.hop_samples, self._fill
-            count = -(-fill // hop)  # frames until every buffered position has been released
-            tail = mirror_pad(self._frame[:, :fill], 0, (count - 1) * hop + window - fill)
-            frames = sliding_window_view(tail, window, axis=1)[:, ::hop].transpose(1, 0, 2)  # (count, leads, T) view
-        out = self._shaped(self._overlap_add(frames, limit=self._n_in - self._n_out))
-        self.reset()
-        return out
+        with self._entered():
+            if self._stream is None:
+                return np.zeros(0, dtype=np.float32)
+            stream = self._stream.copy()
+            frames = np.zeros((0,) + stream.frame.shape, dtype=np.float64)
+            if stream.n_out < stream.n_in:
+                if not stream.head_written:
+                    self._write_head(stream)
+                window, hop, fill = self.window_samples, self.hop_samples, stream.fill
+                count = -(-fill // hop)  # frames until every buffered position has been released
+                tail = mirror_pad(stream.frame[:, :fill], 0, (count - 1) * hop + window - fill)
+                frames = sliding_window_view(tail, window, axis=1)[:, ::hop].transpose(1, 0, 2)  # (count, leads, T) view
+            out = self._shaped(stream, self._overlap_add(stream, frames, limit=stream.n_in - stream.n_out))
+            self._stream = None
+            return out
 
-    def _write_head(self) -> None:
+    def __copy__(self) -> StreamingDenoiser:
+        """An independent stream: its own Model (interpreter) and a copy of this stream's state."""
+        with self._entered():
+            twin = object.__new__(type(self))
+            twin._model, twin.framing = self._model.reopened(), self.framing
+            twin._busy = threading.Lock()
+            twin._stream = None if self._stream is None else self._stream.copy()
+            return twin
+
+    def __deepcopy__(self, memo) -> StreamingDenoiser:
+        return self.__copy__()
+
+    def _write_head(self, stream: _Stream) -> None:
         """Mirror the first real samples into the P virtual positions before them (once per stream)."""
         head = self.framing.left_pad
-        self._frame[:, :head] = mirror_pad(self._frame[:, head : self._fill], head, 0)[:, :head]
-        self._head_written = True
+        stream.frame[:, :head] = mirror_pad(stream.frame[:, head : stream.fill], head, 0)[:, :head]
+        stream.head_written = True
 
-    def _consume(self, samples: np.ndarray) -> np.ndarray:
+    def _consume(self, stream: _Stream, samples: np.ndarray) -> np.ndarray:
         """Buffer the samples; the frames they complete are copied out and run FRAMES_PER_BATCH at a time."""
         blocks, pos, n, count = [], 0, samples.shape[1], 0
         window, hop = self.window_samples, self.hop_samples
-        completes = 0 if self._fill + n < window else (self._fill + n - window) // hop + 1  # frames this chunk completes
-        batch = np.empty((min(completes, FRAMES_PER_BATCH),) + self._frame.shape, dtype=np.float64)
+        completes = 0 if stream.fill + n < window else (stream.fill + n - window) // hop + 1  # frames this chunk completes
+        batch = np.empty((min(completes, FRAMES_PER_BATCH),) + stream.frame.shape, dtype=np.float64)
         while pos < n:
-            take = min(window - self._fill, n - pos)
-            self._frame[:, self._fill : self._fill + take] = samples[:, pos : pos + take]
-            self._fill += take
+            take = min(window - stream.fill, n - pos)
+            stream.frame[:, stream.fill : stream.fill + take] = samples[:, pos : pos + take]
+            stream.fill += take
             pos += take
-            if self._fill == window:
-                if not self._head_written:
-                    self._write_head()
-                batch[count] = self._frame
+            if stream.fill == window:
+                if not stream.head_written:
+                    self._write_head(stream)
+                batch[count] = stream.frame
                 count += 1
-                self._frame[:, :-hop] = self._frame[:, hop:]
-                self._fill -= hop
+                stream.frame[:, :-hop] = stream.frame[:, hop:]
+                stream.fill -= hop
                 if count == len(batch):  # bounds the copies a long chunk holds at once
-                    blocks.append(self._overlap_add(batch))
+                    blocks.append(self._overlap_add(stream, batch))
                     count = 0
-        blocks.append(self._overlap_add(batch[:count]))
-        return self._joined(blocks)
+        blocks.append(self._overlap_add(stream, batch[:count]))
+        return self._joined(stream, blocks)
 
-    def _overlap_add(self, frames: np.ndarray, limit: int | None = None) -> np.ndarray:
+    def _overlap_add(self, stream: _Stream, frames: np.ndarray, limit: int | None = None) -> np.ndarray:
         """Denoise consecutive frames (k, leads, T), add each into the accumulator and pop its H final
         samples; (leads, m) with m <= k * H, at most ``limit`` (the rest of a flushed stream).
 
-        The per-frame normalisation and (de)quantization run once over all the frames: element by
-        element the same operations as frame by frame, so any chunking gives the same output.
+        The model runs all the frames in one call (runtime/model.py): element by element the same
+        operations as frame by frame, so any chunking gives the same output.
         """
         hop, blocks = self.hop_samples, []
         for start in range(0, len(frames), FRAMES_PER_BATCH):
-            part = frames[start : start + FRAMES_PER_BATCH]  # (k, leads, T)
-            normalized, scale = normalize(part, self.input_normalization)  # scale (k, leads, 1): per frame
-            denoised = self._runner.run_frames(normalized)  # a fresh array: updated in place
-            denoised *= scale
+            denoised = self._model.denoise_frames(frames[start : start + FRAMES_PER_BATCH])  # a fresh array
             denoised *= self.framing.taper
             for contribution in denoised:
-                self._acc += contribution
-                block = self._acc[:, :hop] / self.framing.coverage
-                self._acc[:, :-hop] = self._acc[:, hop:]
-                self._acc[:, -hop:] = 0.0
-                drop = min(self._skip, hop)
-                self._skip -= drop
+                stream.acc += contribution
+                block = stream.acc[:, :hop] / self.framing.coverage
+                stream.acc[:, :-hop] = stream.acc[:, hop:]
+                stream.acc[:, -hop:] = 0.0
+                drop = min(stream.skip, hop)
+                stream.skip -= drop
                 blocks.append(block[:, drop:])
-        out = self._joined(blocks)
+        out = self._joined(stream, blocks)
         out = out if limit is None else out[:, :limit]
-        self._n_out += out.shape[1]
+        stream.n_out += out.shape[1]
         return out
 
-    def _joined(self, blocks: list) -> np.ndarray:
+    @staticmethod
+    def _joined(stream: _Stream, blocks: list) -> np.ndarray:
         """(leads, m) blocks side by side: (leads, sum of m)."""
         if not blocks:
-            return np.zeros((self._layout.leads, 0), dtype=np.float32)
+            return np.zeros((stream.layout.leads, 0), dtype=np.float32)
         return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
 
-    def _shaped(self, out: np.ndarray) -> np.ndarray:
-        return out[0].copy() if self._layout.ndim == 1 else np.ascontiguousarray(out.T)
+    @staticmethod
+    def _shaped(stream: _Stream, out: np.ndarray) -> np.ndarray:
+        return out[0].copy() if stream.layout.ndim == 1 else np.ascontiguousarray(out.T)

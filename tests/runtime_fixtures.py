@@ -3,13 +3,14 @@
 Builders write into one temporary folder and memoise their paths, so a session pays for each model
 once even when several modules import the fixtures. Provenance of each model is in its builder's
 docstring; none is trained: the runtime tests check framing and exactness, not denoising quality.
+Each carries a model contract (runtime/contract.py) written and sealed by the exporter's own functions
+(``sealed``), as ulde-export writes it.
 """
 
 from __future__ import annotations
 
 import atexit
 import functools
-import json
 import os
 import shutil
 import tempfile
@@ -18,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ulde.runtime.model_files import shipped_model
-from ulde.runtime.model_output import NOISE_OUTPUT_NAME
+from ulde.runtime.contract import ModelContract, TensorEncoding
+from ulde.runtime.model_file import shipped_model
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="ulde-runtime-models-"))
@@ -27,19 +28,44 @@ atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
 SEED = 20240505
 
 
-def model_folder(name: str, manifest: dict | None = None) -> Path:
-    """A fresh sub-folder for one model, with a manifest.json when ``manifest`` is given."""
+def model_folder(name: str) -> Path:
+    """A fresh sub-folder for one model."""
     folder = _FOLDER / name
     folder.mkdir(parents=True, exist_ok=True)
-    if manifest is not None:
-        (folder / "manifest.json").write_text(json.dumps(manifest))
     return folder
 
 
-def default_manifest(**changes) -> dict:
-    data = {"sample_rate_hz": SAMPLE_RATE_HZ, "window_samples": WINDOW_SAMPLES, "recommended_hop_samples": WINDOW_SAMPLES // 2}
-    data.update(changes)
-    return data
+def contract_for(path: Path, **terms) -> ModelContract:
+    """A contract for the model file at ``path``: its own I/O encoding, 360 Hz, a window of
+    WINDOW_SAMPLES, hop T/2, no conditioning and a signal output unless ``terms`` say otherwise."""
+    data = path.read_bytes()
+    if data[4:8] == b"TFL3":
+        from ulde.export.tflite_graph import io_tensors
+
+        io = io_tensors(data)
+        encodings = {role: TensorEncoding("float32") if t["dtype"] == "float32" else
+                     TensorEncoding(t["dtype"], float(t["scale"]), int(t["zero_point"])) for role, t in io.items()}
+    else:
+        encodings = {"input": TensorEncoding("float32"), "output": TensorEncoding("float32")}
+    window = terms.pop("window_samples", WINDOW_SAMPLES)
+    fields = {"sample_rate_hz": SAMPLE_RATE_HZ, "window_samples": window, "recommended_hop_samples": window // 2,
+              "input_conditioning": "none", "output_kind": "signal", "input_tensor": encodings["input"],
+              "output_tensor": encodings["output"], **terms}
+    return ModelContract(**fields)
+
+
+def sealed(path: Path, **terms) -> Path:
+    """Embed ``contract_for(path, **terms)`` into the file at ``path`` (in place) as ulde-export does; return it."""
+    contract = contract_for(path, **terms)
+    if path.read_bytes()[4:8] == b"TFL3":
+        from ulde.export.tflite_graph import embed_contract
+
+        path.write_bytes(embed_contract(path.read_bytes(), contract))
+    else:
+        from ulde.export.onnx_export import embed_onnx_contract
+
+        embed_onnx_contract(path, contract)
+    return path
 
 
 def _onnx_conv_model(shape: list, kernel: np.ndarray, dynamic_batch: bool = False, output: str = "y"):
@@ -62,29 +88,27 @@ def _onnx_conv_model(shape: list, kernel: np.ndarray, dynamic_batch: bool = Fals
 
 
 @functools.cache
-def tiny_onnx(window: int = WINDOW_SAMPLES, dynamic_batch: bool = False, with_manifest: bool = True) -> Path:
+def tiny_onnx(window: int = WINDOW_SAMPLES, dynamic_batch: bool = False, with_contract: bool = True) -> Path:
     """3-tap smoothing Conv ([0.25, 0.5, 0.25]) as ONNX built with onnx.helper: microseconds per call."""
     pytest.importorskip("onnx")
     import onnx
 
-    name = f"tiny-{window}-{'dyn' if dynamic_batch else 'b1'}-{'m' if with_manifest else 'nom'}"
-    folder = model_folder(name, default_manifest(window_samples=window, recommended_hop_samples=window // 2)
-                          if with_manifest else None)
-    path = folder / "tiny.onnx"
+    name = f"tiny-{window}-{'dyn' if dynamic_batch else 'b1'}-{'c' if with_contract else 'noc'}"
+    path = model_folder(name) / "tiny.onnx"
     onnx.save(_onnx_conv_model([1, 1, window], np.array([0.25, 0.5, 0.25]), dynamic_batch), path)
-    return path
+    return sealed(path, window_samples=window) if with_contract else path
 
 
 @functools.cache
 def noise_output_onnx() -> Path:
-    """The 3-tap smoothing Conv of ``tiny_onnx``, its output named as a noise estimate
-    (runtime/model_output.py): the runtime returns the input minus it."""
+    """The 3-tap smoothing Conv of ``tiny_onnx`` under a contract whose output is a noise estimate:
+    the runtime returns the input minus it."""
     pytest.importorskip("onnx")
     import onnx
 
-    path = model_folder("noise-output", default_manifest()) / "noise.onnx"
-    onnx.save(_onnx_conv_model([1, 1, WINDOW_SAMPLES], np.array([0.25, 0.5, 0.25]), output=NOISE_OUTPUT_NAME), path)
-    return path
+    path = model_folder("noise-output") / "noise.onnx"
+    onnx.save(_onnx_conv_model([1, 1, WINDOW_SAMPLES], np.array([0.25, 0.5, 0.25])), path)
+    return sealed(path, output_kind="noise_estimate")
 
 
 @functools.cache
@@ -94,7 +118,7 @@ def wrong_shape_onnx(shape: tuple = (1, 2, WINDOW_SAMPLES)) -> Path:
     import onnx
     from onnx import TensorProto, helper
 
-    folder = model_folder("wrong-" + "x".join(map(str, shape)))
+    folder = model_folder("wrong-" + "x".join(map(str, shape)))  # no contract: its shape is what is tested
     graph = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "wrong",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(shape))],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(shape))])
@@ -116,10 +140,10 @@ def student_onnx() -> Path:
 
     torch.manual_seed(SEED)
     network = build(STUDENT).eval()
-    path = model_folder("student-onnx", default_manifest()) / "ulde.onnx"
+    path = model_folder("student-onnx") / "ulde.onnx"
     torch.onnx.export(network, torch.zeros(1, 1, WINDOW_SAMPLES), str(path), dynamo=True, opset_version=18,
                       external_data=False, verbose=False)
-    return path
+    return sealed(path)
 
 
 def ecg_like(n: int, seed: int = 0, leads: int | None = None) -> np.ndarray:
@@ -153,9 +177,9 @@ def int8_tflite() -> Path:
     converter.representative_dataset = lambda: ([c] for c in calibration)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = converter.inference_output_type = tf.int8
-    path = model_folder("toy-int8", default_manifest()) / "ulde_int8.tflite"
+    path = model_folder("toy-int8") / "ulde_int8.tflite"
     path.write_bytes(converter.convert())
-    return path
+    return sealed(path)
 
 
 def shipped_or_skip(name: str) -> Path:
@@ -183,11 +207,10 @@ def tflite_model() -> Path:
 
 @functools.cache
 def with_conditioning(model: Path, mode: str = "mean-peak") -> Path:
-    """A copy of ``model`` whose manifest states the input conditioning ``mode`` (runtime/normalization.py)."""
-    from ulde.runtime.normalization import PEAK_FLOOR_MV
+    """A copy of ``model`` whose contract states the input conditioning ``mode`` (runtime/normalization.py)."""
+    from ulde.runtime.model_file import read_contract
 
-    folder = model_folder(f"{model.parent.name}-{mode}", default_manifest(
-        input_normalization={"mode": mode, "peak_floor_mv": PEAK_FLOOR_MV}))
-    copy = folder / model.name
+    copy = model_folder(f"{model.parent.name}-{mode}") / model.name
     shutil.copyfile(model, copy)
-    return copy
+    terms = read_contract(model)
+    return sealed(copy, input_conditioning=mode, output_kind=terms.output_kind, window_samples=terms.window_samples)

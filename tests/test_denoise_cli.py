@@ -119,7 +119,7 @@ def bad_inputs(tmp_path):
         "other output format": (["ok.npy", "-o", "o.csv"], "must be the input's format"),
         "integer array": (["ints.npy", "-o", "o.npy"], "expected a float"),
         "NaN": (["nan.npy", "-o", "o.npy"], "non-finite"),
-        "corrupt model": (["ok.npy", "-o", "o.npy", "--model", "bad.tflite"], "not a readable TFLite model"),
+        "corrupt model": (["ok.npy", "-o", "o.npy", "--model", "bad.tflite"], "is not a valid TFLite file"),
         "bad hop": (["ok.npy", "-o", "o.npy", "--hop", "0"], "hop must be between"),
     }
 

@@ -12,10 +12,10 @@ import pytest
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from tests.export_fixtures import exported, untrained_checkpoint  # noqa: F401 (pytest fixtures)
-from ulde.export import backends, micro, tflite_graph
-from ulde.export.c_array import read_c_array
+from ulde.export import micro, tflite_graph
+from ulde.export.c_array import read_c_array, read_constants
 from ulde.model.checkpoint import file_sha256
-from ulde.runtime.quantization import check_quantization, quantize
+from ulde.runtime import Model, read_contract
 from ulde.runtime.signal_spec import NETWORK_LEVELS, SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
 IO_SHAPE = [1, 1, WINDOW_SAMPLES]
@@ -108,11 +108,11 @@ def test_manifest_quantization_matches_what_the_interpreter_reads(exported):
 
 def test_tflm_runs_the_int8_model_like_litert_reference_kernels(exported, rng):
     path = exported.out / "ulde_int8.tflite"
-    windows = (0.5 * rng.standard_normal((2, WINDOW_SAMPLES))).astype(np.float32)
-    _, litert = backends.tflite_denoise(path, windows, reference_kernels=True)
-    io = tflite_graph.io_tensors(path.read_bytes())["input"]
-    input_quant = check_quantization(np.int8, (io["scale"], io["zero_point"]), f"{path} input")
-    tflm, report = micro.run_in_tflm(path, quantize(windows, *input_quant, np.int8))
+    windows = 0.5 * rng.standard_normal((2, WINDOW_SAMPLES))
+    reference = Model(path, reference_kernels=True)
+    values = reference.encode(reference.condition(windows)[0])
+    litert = reference.invoke(values[:, None])[:, 0]
+    tflm, report = micro.run_in_tflm(path, values)
     assert tflm.dtype == np.int8 and tflm.shape == (2, WINDOW_SAMPLES)
     assert np.max(np.abs(tflm.astype(int) - litert.astype(int))) <= micro.MAX_STEP_DIFFERENCE
     manifest = json.loads((exported.out / "manifest.json").read_text())
@@ -126,7 +126,11 @@ def test_c_array_holds_exactly_the_int8_model(exported):
     assert read_c_array(source) == model
     assert "alignas(16) const unsigned char g_ulde_model[]" in source
     assert f"const unsigned int g_ulde_model_len = {len(model)};" in source
-    assert "extern const unsigned char g_ulde_model[];" in (exported.out / "ulde_model.h").read_text()
+    header = (exported.out / "ulde_model.h").read_text()
+    assert "extern const unsigned char g_ulde_model[];" in header
+    contract, constants = read_contract(exported.out / "ulde_int8.tflite"), read_constants(header)
+    assert int(constants["WINDOW_SAMPLES"]) == contract.window_samples and contract.digest in header
+    assert int(constants["INPUT_ZERO_POINT"]) == contract.input_tensor.zero_point
 
 
 def test_parity_report_covers_every_backend_and_group(exported):
@@ -146,6 +150,7 @@ def test_tflite_route_uses_the_conv2d_twin_without_per_conv_reshapes(exported):
     assert manifest["tflite_graph"]["twin_max_abs_error_vs_torch_mv"] < 1e-5
     assert manifest["inference_form"]["downsampling_outputs"].startswith("equalized per channel")
     assert manifest["inference_form"]["local_extrema"].startswith("folded into the head")
-    assert manifest["model_output"]["tensor"] == "noise_estimate"
+    assert manifest["artefacts"]["ulde_int8.tflite"]["contract"]["output_kind"] == "noise_estimate"
+    assert "never from this manifest" in manifest["contract_rules"]["where"]
     operators = tflite_graph.operator_counts((exported.out / "ulde_int8.tflite").read_bytes())
     assert operators.get("RESHAPE", 0) <= 2 + 2 * NETWORK_LEVELS  # input, output, and two per ShuffleUpsample

@@ -116,7 +116,7 @@ def test_a_local_extrema_module_with_a_mix_bias_keeps_its_two_rounded_tensors():
 
 
 def test_the_input_is_rounded_for_the_convolutions_but_the_residual_takes_it_unrounded():
-    """The runtime subtracts the model's noise estimate from its float input (runtime/model_output.py)."""
+    """The runtime subtracts the model's noise estimate from its float input (runtime/model.py, the contract's output rule)."""
     model, x = student_and_windows(windows=2)
     with torch.no_grad():
         fake_quant = FakeQuant(model, momentum=0.0)

@@ -11,7 +11,6 @@ import torch
 from ulde.model.inference import predict
 from ulde.model.networks import STUDENT, TEACHER, build
 from ulde.runtime.errors import ModelFileError
-from ulde.runtime.model_files import read_manifest
 from ulde.runtime.normalization import PEAK_FLOOR_MV, normalize, window_scale
 
 
@@ -37,19 +36,3 @@ def test_conditioned_network_is_scale_equivariant_above_the_floor_and_ignores_of
     windows = rng.normal(0, 0.5, (2, 3600)).astype(np.float32)
     assert np.allclose(predict(model, 3 * windows), 3 * predict(model, windows), rtol=1e-4, atol=1e-5)
     assert np.allclose(predict(model, windows - 50.0), predict(model, windows), rtol=0, atol=1e-4)
-
-
-def write_manifest(folder, normalization):
-    (folder / "m.onnx").write_bytes(b"")
-    (folder / "manifest.json").write_text(json.dumps({"sample_rate_hz": 360, "input_normalization": normalization}))
-    return folder / "m.onnx"
-
-
-def test_runtime_reads_the_mode_from_the_manifest(tmp_path):
-    assert read_manifest(write_manifest(tmp_path, {"mode": "peak", "peak_floor_mv": PEAK_FLOOR_MV})).input_normalization == "peak"
-
-
-@pytest.mark.parametrize("normalization", [{"mode": "rms"}, {"mode": "peak", "peak_floor_mv": 0.5}])
-def test_runtime_refuses_a_normalization_it_does_not_implement(tmp_path, normalization):
-    with pytest.raises(ModelFileError, match="input normalization"):
-        read_manifest(write_manifest(tmp_path, normalization))

@@ -9,18 +9,19 @@ import numpy as np
 import pytest
 
 from tests.runtime_fixtures import ecg_like, shipped_or_skip
-from ulde.runtime import StreamingDenoiser, denoise, denoise_windows
-from ulde.runtime.model_files import MANIFEST
+from ulde.runtime import StreamingDenoiser, denoise, denoise_windows, read_contract
 
 
-def test_the_default_model_is_the_shipped_int8_tflite_and_matches_its_manifest():
+def test_the_default_model_is_the_shipped_int8_tflite_and_runs_under_its_own_contract():
     path = shipped_or_skip("ulde_int8.tflite")
-    manifest = json.loads((path.parent / MANIFEST).read_text())
+    manifest = json.loads((path.parent / "manifest.json").read_text())  # the export report, never read to run
     d = StreamingDenoiser()
     assert d.model_path == path and d.backend == "litert"
-    assert d.window_samples == manifest["window_samples"]
-    assert d.hop_samples == manifest["recommended_hop_samples"]
-    assert d.sample_rate_hz == manifest["sample_rate_hz"]
+    assert d.contract == read_contract(path)
+    assert (d.window_samples, d.hop_samples, d.sample_rate_hz) == (3600, 1800, 360)
+    assert d.input_normalization == "mean-peak" and d.contract.output_kind == "noise_estimate"
+    for name in ("ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx"):
+        assert manifest["artefacts"][name]["contract"] == json.loads(read_contract(path.parent / name).to_json())
 
 
 @pytest.mark.parametrize("name", ["ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx"])

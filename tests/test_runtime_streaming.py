@@ -82,11 +82,11 @@ def test_outputs_arrive_in_hop_blocks_after_the_latency(tiny_model):
 
 def test_latency_attributes_and_defaults(tiny_model):
     d = StreamingDenoiser(tiny_model)
-    assert d.window_samples == W and d.hop_samples == W // 2  # the manifest's recommended hop
+    assert d.window_samples == W and d.hop_samples == W // 2  # the contract's recommended hop
     assert d.latency_samples == W - 1
     assert d.latency_seconds == pytest.approx((W - 1) / SAMPLE_RATE_HZ)
     assert d.calls_per_second == pytest.approx(SAMPLE_RATE_HZ / (W // 2))
-    assert StreamingDenoiser(tiny_onnx(with_manifest=False)).hop_samples == W // 2
+    assert StreamingDenoiser(tiny_onnx(), hop=900).hop_samples == 900
     assert StreamingDenoiser(tiny_model, hop=900).hop_samples == 900
 
 
@@ -109,9 +109,12 @@ def test_overlap_add_weights_sum_to_one_at_every_sample(hop, taper):
     from tests.runtime_fixtures import _onnx_conv_model, model_folder
     import onnx
 
+    from tests.runtime_fixtures import sealed
+
     path = model_folder("identity") / "identity.onnx"
     if not path.exists():
         onnx.save(_onnx_conv_model([1, 1, W], np.array([0.0, 1.0, 0.0])), path)
+        sealed(path)
     signal = ecg_like(2 * W + 17 if hop > 100 else W + 3, seed=hop)
     out = denoise(signal, path, hop=hop, taper=taper)
     tolerance = 2e-6 + 1e-7 * (W // hop)  # float32 rounding grows with the number of overlapping frames
@@ -121,26 +124,22 @@ def test_overlap_add_weights_sum_to_one_at_every_sample(hop, taper):
 @pytest.mark.parametrize("hop, taper, n", [(W, "rect", 2 * W + 2000), (W // 2, "hann", 2 * W + 1700)])
 def test_denoise_is_overlap_add_on_the_mirror_padded_signal(hop, taper, n):
     """The textbook computation, written out: pad both ends by mirroring (numpy "symmetric"), run the
-    model on every frame (normalised as its manifest says), taper, overlap-add, divide by the summed taper. (For these
-    lengths the end's mirror needs no second reflection.)"""
-    from ulde.runtime.backends import open_backend
+    model on every frame (conditioned as its contract says), taper, overlap-add, divide by the summed
+    taper. (For these lengths the end's mirror needs no second reflection.)"""
+    from ulde.runtime import Model
     from ulde.runtime.framing import make_framing
-    from ulde.runtime.model_files import read_manifest, resolve_model
-    from ulde.runtime.normalization import normalize
 
-    model, signal = resolve_model(None), ecg_like(n, seed=5).astype(np.float32)  # shipped: normalised per frame
-    framing, backend = make_framing(W, hop, taper), open_backend(model)
-    normalization = read_manifest(model).input_normalization
+    model, signal = Model(), ecg_like(n, seed=5).astype(np.float32)  # shipped: conditioned per frame
+    framing = make_framing(W, hop, taper)
     head = W - hop
     frames_needed = -(-(head + n) // hop)  # the last real sample's block is released by frame (head + n - 1) // hop
     padded = np.pad(signal, (head, (frames_needed - 1) * hop + W - head - n), mode="symmetric")
     accumulated = np.zeros(len(padded), np.float32)
     for k in range(frames_needed):
-        frame = padded[None, k * hop : k * hop + W]
-        network_input, scale = normalize(frame, normalization)
-        accumulated[k * hop : k * hop + W] += backend.run(network_input)[0] * scale[0] * framing.taper
+        frame = padded[None, k * hop : k * hop + W].astype(np.float64)
+        accumulated[k * hop : k * hop + W] += model.denoise_windows(frame)[0] * framing.taper
     expected = (accumulated / np.resize(framing.coverage, len(padded)))[head : head + n]
-    np.testing.assert_allclose(denoise(signal, model, hop=hop, taper=taper), expected, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(denoise(signal, model.path, hop=hop, taper=taper), expected, rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.parametrize("model_name", ["tflite_int8", "onnx_float", "onnx_dynamic_batch"])
@@ -154,7 +153,7 @@ def test_leads_are_independent_of_each_other(model_name):
     for lead in range(3):
         assert np.array_equal(together[:, lead], denoise(signal[:, lead], path))
     if model_name == "onnx_dynamic_batch":
-        assert d._runner.batched(3) is True  # exact, so the three leads share one call
+        assert d.model.batched(3) is True  # exact, so the three leads share one call
 
 
 def test_a_one_lead_2d_stream_equals_the_1d_stream(tiny_model):
@@ -163,8 +162,8 @@ def test_a_one_lead_2d_stream_equals_the_1d_stream(tiny_model):
 
 
 def test_a_model_that_outputs_noise_is_subtracted_from_its_input_offline_and_streaming():
-    """runtime/model_output.py: an output named ``noise_estimate`` is taken from the input; any other
-    name is the denoised signal itself (the same 3-tap conv under both names)."""
+    """The contract's output rule: a "noise_estimate" output is taken from the input, a "signal" output
+    is the denoised signal itself (the same 3-tap conv under both contracts)."""
     windows = np.random.default_rng(3).normal(size=(2, WINDOW_SAMPLES)).astype(np.float32)
     smoothed = denoise_windows(windows, tiny_onnx())
     assert np.allclose(denoise_windows(windows, noise_output_onnx()), windows - smoothed, atol=1e-6)
