@@ -18,6 +18,7 @@ for a ulde model (runtime/model_file.py).
 
 from __future__ import annotations
 
+import math
 import struct
 
 from ulde.runtime.contract import CONTRACT_KEY
@@ -180,7 +181,7 @@ class _TFLiteCheck:
             self.fail(f"{where}: {scales} scales but {zeros} zero points")
         for i in range(scales):
             value = q.Scale(i)
-            if not value == value or value in (float("inf"), float("-inf")) or value < 0:  # noqa: PLR0124 (NaN test)
+            if not math.isfinite(value) or value < 0:
                 self.fail(f"{where}: scale {i} is {value}")
         if scales > 1:
             axis = q.QuantizedDimension()
