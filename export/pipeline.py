@@ -26,7 +26,7 @@ from ulde.model.equalization import equalize_downsampling
 from ulde.model.fusion import ExtremaHead, inference_form
 from ulde.model.networks import NoiseEstimator
 from ulde.model.metrics import snr_db
-from ulde.runtime.contract import ModelContract, TensorEncoding
+from ulde.runtime.contract import ModelContract
 from ulde.runtime.model import Model
 from ulde.runtime.model_file import read_contract
 from ulde.runtime.normalization import normalize
@@ -128,14 +128,10 @@ def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parit
 def model_contract(mode: str, io: dict) -> ModelContract:
     """The contract of an exported file: ulde's signal terms, the network's conditioning ``mode``, a noise
     estimate as output, and the file's I/O encoding (``io``: tflite_graph.io_tensors' form); not yet sealed."""
-    def encoding(tensor: dict) -> TensorEncoding:
-        if tensor["dtype"] == "float32":
-            return TensorEncoding("float32")
-        return TensorEncoding(tensor["dtype"], float(tensor["scale"]), int(tensor["zero_point"]))
-
+    encodings = tflite_graph.io_encodings(io)
     return ModelContract(sample_rate_hz=SAMPLE_RATE_HZ, window_samples=WINDOW_SAMPLES,
                          recommended_hop_samples=RECOMMENDED_HOP_SAMPLES, input_conditioning=mode,
-                         output_kind="noise_estimate", input_tensor=encoding(io["input"]), output_tensor=encoding(io["output"]))
+                         output_kind="noise_estimate", input_tensor=encodings["input"], output_tensor=encodings["output"])
 
 
 def _inference_form(form, equalized: bool) -> dict:

@@ -13,7 +13,7 @@ import flatbuffers
 import numpy as np
 from ai_edge_litert import schema_py_generated as schema
 
-from ulde.runtime.contract import CONTRACT_KEY, UNSEALED_DIGEST, ModelContract, digest_span, seal
+from ulde.runtime.contract import CONTRACT_KEY, UNSEALED_DIGEST, ModelContract, TensorEncoding, digest_span, seal
 from ulde.runtime.file_structure import check_tflite
 
 TFLITE_FILE_IDENTIFIER = b"TFL3"
@@ -90,6 +90,12 @@ def io_tensors(data: bytes) -> dict[str, dict]:
     if len(graph.inputs) != 1 or len(graph.outputs) != 1:
         raise TFLiteGraphError(f"expected one input and one output, got {len(graph.inputs)} and {len(graph.outputs)}")
     return {"input": _tensor_info(graph.tensors[graph.inputs[0]]), "output": _tensor_info(graph.tensors[graph.outputs[0]])}
+
+
+def io_encodings(io: dict[str, dict]) -> dict[str, TensorEncoding]:
+    """{'input': ..., 'output': ...} contract encodings of I/O tensors described as ``io_tensors`` describes them."""
+    return {role: TensorEncoding("float32") if t["dtype"] == "float32" else
+            TensorEncoding(t["dtype"], float(t["scale"]), int(t["zero_point"])) for role, t in io.items()}
 
 
 def _tensor_info(tensor: schema.TensorT) -> dict:

@@ -40,11 +40,9 @@ def contract_for(path: Path, **terms) -> ModelContract:
     WINDOW_SAMPLES, hop T/2, no conditioning and a signal output unless ``terms`` say otherwise."""
     data = path.read_bytes()
     if data[4:8] == b"TFL3":
-        from ulde.export.tflite_graph import io_tensors
+        from ulde.export.tflite_graph import io_encodings, io_tensors
 
-        io = io_tensors(data)
-        encodings = {role: TensorEncoding("float32") if t["dtype"] == "float32" else
-                     TensorEncoding(t["dtype"], float(t["scale"]), int(t["zero_point"])) for role, t in io.items()}
+        encodings = io_encodings(io_tensors(data))
     else:
         encodings = {"input": TensorEncoding("float32"), "output": TensorEncoding("float32")}
     window = terms.pop("window_samples", WINDOW_SAMPLES)
