@@ -49,7 +49,10 @@ def _latency(doc: dict) -> list[str]:
                 f"CPU median {s['streaming']['cpu_median_ms']:.3f} ms",
                 f"- bare invokes ({s['interpreter_calls']} calls): median {s['bare_invokes']['median_ms']:.3f} ms, "
                 f"p95 {s['bare_invokes']['p95_ms']:.3f} ms, CPU median {s['bare_invokes']['cpu_median_ms']:.3f} ms",
-                f"- added CPU time per interpreter call {s['added_cpu_us_per_call']:.1f} µs; "
+                f"- runtime alone (replayed interpreter): CPU median {s['runtime_alone']['cpu_median_ms']:.3f} ms, "
+                f"{s['own_work_cpu_us_per_call']:.1f} µs per interpreter call",
+                f"- added CPU time per interpreter call {s['added_cpu_us_per_call']:.1f} µs (own work "
+                f"{s['own_work_cpu_us_per_call']:.1f} µs + cache effect {s['cache_effect_cpu_us_per_call']:.1f} µs); "
                 f"ratio of CPU medians {s['ratio_of_cpu_medians']:.3f}x; wall clock: ratio of medians "
                 f"{s['ratio_of_medians']:.3f}x, median of per-round ratios {s['median_of_round_ratios']:.3f}x", ""]
     return out

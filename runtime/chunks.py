@@ -1,8 +1,9 @@
 """Check and convert one input chunk before any state changes (the boundary of the runtime).
 
 A chunk is (n,) for one lead or (n, leads) with time first, float32 or float64, in mV, finite and
-within float32's range. It is held as float64 until the input conditioning has removed each frame's
-offset (runtime/normalization.py), so a DC offset of hundreds of mV costs a float64 input no precision.
+within float32's range. It is kept in its own dtype until the input conditioning has removed each
+frame's offset, in float64 (runtime/normalization.py), so a DC offset of hundreds of mV costs a float64
+input no precision.
 Every failure raises TypeError/ValueError with what was expected, what was got and a hint.
 """
 
@@ -30,7 +31,8 @@ class Layout:
 
 
 def as_samples(chunk, expected: Layout | None) -> tuple[np.ndarray, Layout]:
-    """(leads, n) float64 copy of ``chunk`` and its layout; raises without side effects if invalid."""
+    """(leads, n) C-contiguous samples of ``chunk`` in its dtype (a view where the layout allows, so
+    only read it) and its layout; raises without side effects if invalid."""
     array = _float_array(chunk)
     if array.ndim not in (1, 2):
         raise ValueError(
@@ -49,15 +51,15 @@ def as_samples(chunk, expected: Layout | None) -> tuple[np.ndarray, Layout]:
             f"got shape {array.shape}: {layout.leads} leads of {array.shape[0]} samples; chunks are (n, leads) "
             "with time first: did you mean to pass array.T?"
         )
-    samples = array.astype(np.float64).reshape(array.shape[0], layout.leads).T  # (leads, n)
-    bad = _unrepresentable(samples, array.dtype)
-    if bad.any():
+    samples = np.ascontiguousarray(array.reshape(array.shape[0], layout.leads).T)  # (leads, n)
+    bad = _unrepresentable(samples)
+    if bad is not None:
         lead, index = np.argwhere(bad)[0]
         raise ValueError(
             f"chunk holds {int(bad.sum())} non-finite value(s) (NaN/inf, or beyond float32 range); the first at "
             f"sample {index} of this chunk, lead {lead}; interpolate or zero gaps before denoising"
         )
-    return np.ascontiguousarray(samples), layout
+    return samples, layout
 
 
 def as_windows(windows, window: int) -> np.ndarray:
@@ -67,8 +69,8 @@ def as_windows(windows, window: int) -> np.ndarray:
         raise ValueError(f"expected windows of shape (n, {window}) (n windows of the model's {window} samples), "
                          f"got shape {array.shape}")
     samples = array.astype(np.float64)
-    bad = _unrepresentable(samples, array.dtype)
-    if bad.any():
+    bad = _unrepresentable(samples)
+    if bad is not None:
         row, index = np.argwhere(bad)[0]
         raise ValueError(f"windows hold {int(bad.sum())} non-finite value(s) (NaN/inf, or beyond float32 range); "
                          f"the first at sample {index} of window {row}; interpolate or zero gaps before denoising")
@@ -85,9 +87,15 @@ def _float_array(values) -> np.ndarray:
     return array
 
 
-def _unrepresentable(samples: np.ndarray, source_dtype: np.dtype) -> np.ndarray:
-    """Mask of samples the float32 network input cannot hold: NaN/inf, or beyond float32's range."""
+def _unrepresentable(samples: np.ndarray) -> np.ndarray | None:
+    """Mask of the samples the float32 network input cannot hold (NaN/inf, or beyond float32's range),
+    or None if there are none. Valid samples are confirmed without a mask: a sum is finite only if
+    every term is (NaN and inf propagate); an overflowing sum only sends them to the exact check."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        finite_sum = bool(np.isfinite(np.add.reduce(samples, axis=None)))
+    if finite_sum and (samples.dtype == np.float32 or not samples.size or max(samples.max(), -samples.min()) <= FLOAT32_MAX):
+        return None
     bad = ~np.isfinite(samples)
-    if source_dtype == np.float64 and not bad.any():  # float32 input cannot leave float32's range
+    if not bad.any():
         bad = np.abs(samples) > FLOAT32_MAX
-    return bad
+    return bad if bad.any() else None

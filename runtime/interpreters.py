@@ -113,11 +113,12 @@ class LiteRTInterpreter:
         if self._batch != 1:
             self._resize(1)
         out = np.empty((values.shape[0], self.window), dtype=self._output["dtype"])
-        shape, index_in, index_out = [1] + self._unit_shape, self._input["index"], self._output["index"]
+        # copied straight into and out of the interpreter's own buffers; each view is dropped before invoke()
+        input_view, output_view = self._interpreter.tensor(self._input["index"]), self._interpreter.tensor(self._output["index"])
         for row, target in zip(values, out):
-            self._interpreter.set_tensor(index_in, row.reshape(shape))
+            input_view().reshape(self.window)[:] = row
             self._interpreter.invoke()
-            target[:] = self._interpreter.get_tensor(index_out).reshape(self.window)
+            target[:] = output_view().reshape(self.window)
         return out
 
     def invoke_batch(self, values: np.ndarray) -> np.ndarray:

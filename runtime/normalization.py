@@ -37,7 +37,7 @@ NORMALIZATION_RULES = {
 
 
 def _samples(windows: np.ndarray) -> np.ndarray:
-    """float64 windows as they are (the runtime's streams), anything else as float32 (training batches)."""
+    """float64 windows as they are, anything else as float32 (float32 streams, training batches)."""
     windows = np.asarray(windows)
     return windows if windows.dtype == np.float64 else windows.astype(np.float32, copy=False)
 
@@ -48,13 +48,13 @@ def check_mode(mode: str) -> None:
 
 
 def window_offset(windows: np.ndarray, mode: str) -> np.ndarray:
-    """Per-window level removed before scaling, shape (..., 1), in the windows' dtype (float64 or
-    float32): the mean (accumulated in float64), or zeros."""
+    """Per-window level removed before scaling, shape (..., 1), float64: the mean (accumulated in
+    float64), or zeros."""
     check_mode(mode)
     windows = _samples(windows)
     if mode != "mean-peak" or not windows.shape[-1]:
-        return np.zeros(windows.shape[:-1] + (1,), dtype=windows.dtype)
-    return np.mean(windows, axis=-1, keepdims=True, dtype=np.float64).astype(windows.dtype)
+        return np.zeros(windows.shape[:-1] + (1,), dtype=np.float64)
+    return np.mean(windows, axis=-1, keepdims=True, dtype=np.float64)
 
 
 def window_scale(windows: np.ndarray, mode: str) -> np.ndarray:
@@ -73,10 +73,12 @@ def window_scale(windows: np.ndarray, mode: str) -> np.ndarray:
 def normalize(windows: np.ndarray, mode: str) -> tuple[np.ndarray, np.ndarray]:
     """(network input (..., T) float32, scale (..., 1) float32 to multiply the network's output by).
 
-    float64 windows have their offset removed in float64 and are rounded to float32 right after: a
-    constant offset then leaves the network input unchanged (up to float64 rounding), bit for bit in
-    practice, and the scaling runs in float32 as for any other input."""
+    The offset is subtracted in float64 and the difference rounded to float32 once, whatever the
+    windows' dtype: a constant offset then leaves the network input unchanged (up to float64
+    rounding), bit for bit in practice, and the same samples give the same network input whether they
+    arrive as float32 or float64. The scaling runs in float32."""
     windows = _samples(windows)
-    centred = (windows - window_offset(windows, mode)).astype(np.float32, copy=False)  # subtracted in the windows' dtype
+    centred = np.subtract(windows, window_offset(windows, mode), out=np.empty(windows.shape, dtype=np.float32),
+                          casting="same_kind")
     scale = window_scale(centred, mode)
     return np.divide(centred, scale, out=centred), scale

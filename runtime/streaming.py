@@ -8,7 +8,6 @@ import threading
 from dataclasses import dataclass, replace
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ulde.runtime.chunks import Layout, as_samples
 from ulde.runtime.contract import ModelContract
@@ -31,7 +30,7 @@ class _Stream:
     the stream as it was."""
 
     layout: Layout
-    frame: np.ndarray  # (leads, T) float64 input frame buffer
+    frame: np.ndarray  # (leads, T) input frame buffer, float32 until a float64 chunk arrives
     acc: np.ndarray  # (leads, T) float32 overlap-add accumulator
     fill: int  # samples in the frame buffer, counting the virtual head
     skip: int  # leading outputs that belong to the virtual head
@@ -41,6 +40,19 @@ class _Stream:
 
     def copy(self) -> _Stream:
         return replace(self, frame=self.frame.copy(), acc=self.acc.copy())
+
+    def hold(self, dtype: np.dtype) -> None:
+        """Make the frame buffer able to hold ``dtype`` samples exactly (float32 widens to float64 once)."""
+        if self.frame.dtype != np.result_type(self.frame.dtype, dtype):
+            self.frame = self.frame.astype(np.float64)
+
+
+def _strided_frames(samples: np.ndarray, window: int, hop: int, count: int) -> np.ndarray:
+    """(count, leads, T) read-only view of frames k*H .. k*H + T of C-contiguous (leads, n) samples."""
+    frames = np.ndarray((count, samples.shape[0], window), dtype=samples.dtype, buffer=samples,
+                        strides=(hop * samples.itemsize, samples.strides[0], samples.itemsize))
+    frames.flags.writeable = False
+    return frames
 
 
 class StreamingDenoiser:
@@ -66,8 +78,8 @@ class StreamingDenoiser:
     for the shipped model (T = 3600, H = 1800): output is released in blocks of H samples, one block per H input samples,
     and the newest sample of a block waits T - H samples, the oldest T - 1. Cost: one interpreter call
     per lead per H input samples (``calls_per_second`` per lead). Memory: two (leads, T) buffers (the
-input frame in float64, so that the conditioning removes an offset without rounding; the accumulator in float32),
-    whatever the stream's length; nothing of past chunks is kept (a chunk that completes many frames
+    input frame in the chunks' dtype, float64 from the first float64 chunk on, so that the conditioning
+    removes an offset without rounding; the accumulator in float32), whatever the stream's length; nothing of past chunks is kept (a chunk that completes many frames
     handles them FRAMES_PER_BATCH at a time).
 
     Each frame is conditioned as the contract's ``input_conditioning`` says (``runtime/normalization.py``):
@@ -172,13 +184,14 @@ input frame in float64, so that the conditioning removes an offset without round
             self._stream = None
 
     def buffer_nbytes(self) -> int:
-        """Bytes held by the stream buffers: constant (leads * T * (8 + 4)) whatever the stream's length."""
+        """Bytes held by the stream buffers: leads * T * (4 or 8, the input's float size, + 4) whatever the
+        stream's length."""
         stream = self._stream
         return 0 if stream is None else stream.frame.nbytes + stream.acc.nbytes
 
     def _new_stream(self, layout: Layout) -> _Stream:
         shape, pad = (layout.leads, self.window_samples), self.framing.left_pad
-        return _Stream(layout, np.zeros(shape, dtype=np.float64), np.zeros(shape, dtype=np.float32),
+        return _Stream(layout, np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32),
                        fill=pad, skip=pad, head_written=pad == 0)
 
     def process(self, chunk) -> np.ndarray:
@@ -190,6 +203,7 @@ input frame in float64, so that the conditioning removes an offset without round
         with self._entered():
             samples, layout = as_samples(chunk, None if self._stream is None else self._stream.layout)
             stream = self._new_stream(layout) if self._stream is None else self._stream.copy()
+            stream.hold(samples.dtype)
             stream.n_in += samples.shape[1]
             out = self._shaped(stream, self._consume(stream, samples))
             self._stream = stream  # the commit: nothing above changed self
@@ -201,14 +215,14 @@ input frame in float64, so that the conditioning removes an offset without round
             if self._stream is None:
                 return np.zeros(0, dtype=np.float32)
             stream = self._stream.copy()
-            frames = np.zeros((0,) + stream.frame.shape, dtype=np.float64)
+            frames = np.zeros((0,) + stream.frame.shape, dtype=stream.frame.dtype)
             if stream.n_out < stream.n_in:
                 if not stream.head_written:
-                    self._write_head(stream)
+                    self._write_head(stream, stream.frame, stream.fill)
                 window, hop, fill = self.window_samples, self.hop_samples, stream.fill
                 count = -(-fill // hop)  # frames until every buffered position has been released
                 tail = mirror_pad(stream.frame[:, :fill], 0, (count - 1) * hop + window - fill)
-                frames = sliding_window_view(tail, window, axis=1)[:, ::hop].transpose(1, 0, 2)  # (count, leads, T) view
+                frames = _strided_frames(tail, window, hop, count)
             out = self._shaped(stream, self._overlap_add(stream, frames, limit=stream.n_in - stream.n_out))
             self._stream = None
             return out
@@ -225,55 +239,56 @@ input frame in float64, so that the conditioning removes an offset without round
     def __deepcopy__(self, memo) -> StreamingDenoiser:
         return self.__copy__()
 
-    def _write_head(self, stream: _Stream) -> None:
-        """Mirror the first real samples into the P virtual positions before them (once per stream)."""
+    def _write_head(self, stream: _Stream, frame: np.ndarray, end: int) -> None:
+        """Mirror the real samples at positions P..end of ``frame`` (the stream's first positions) into
+        the P virtual positions before them; once per stream, from the first frame's samples only."""
         head = self.framing.left_pad
-        stream.frame[:, :head] = mirror_pad(stream.frame[:, head : stream.fill], head, 0)[:, :head]
+        frame[:, :head] = mirror_pad(frame[:, head:end], head, 0)[:, :head]
         stream.head_written = True
 
     def _consume(self, stream: _Stream, samples: np.ndarray) -> np.ndarray:
-        """Buffer the samples; the frames they complete are copied out and run FRAMES_PER_BATCH at a time."""
-        blocks, pos, n, count = [], 0, samples.shape[1], 0
+        """Buffer the samples; the frames they complete run FRAMES_PER_BATCH at a time, each batch framed
+        as strided views of one slab (the buffered samples followed by the chunk's next ones)."""
+        blocks, pos, n = [], 0, samples.shape[1]
         window, hop = self.window_samples, self.hop_samples
-        completes = 0 if stream.fill + n < window else (stream.fill + n - window) // hop + 1  # frames this chunk completes
-        batch = np.empty((min(completes, FRAMES_PER_BATCH),) + stream.frame.shape, dtype=np.float64)
-        while pos < n:
-            take = min(window - stream.fill, n - pos)
-            stream.frame[:, stream.fill : stream.fill + take] = samples[:, pos : pos + take]
-            stream.fill += take
+        while stream.fill + n - pos >= window:
+            count = min((stream.fill + n - pos - window) // hop + 1, FRAMES_PER_BATCH)
+            take = (count - 1) * hop + window - stream.fill
+            slab = np.concatenate((stream.frame[:, : stream.fill], samples[:, pos : pos + take]), axis=1)
             pos += take
-            if stream.fill == window:
-                if not stream.head_written:
-                    self._write_head(stream)
-                batch[count] = stream.frame
-                count += 1
-                stream.frame[:, :-hop] = stream.frame[:, hop:]
-                stream.fill -= hop
-                if count == len(batch):  # bounds the copies a long chunk holds at once
-                    blocks.append(self._overlap_add(stream, batch))
-                    count = 0
-        blocks.append(self._overlap_add(stream, batch[:count]))
+            if not stream.head_written:
+                self._write_head(stream, slab, window)
+            blocks.append(self._overlap_add(stream, _strided_frames(slab, window, hop, count)))
+            rest = slab[:, count * hop :]  # the next frame's first T - H samples
+            stream.frame[:, : rest.shape[1]] = rest
+            stream.fill = rest.shape[1]
+        stream.frame[:, stream.fill : stream.fill + n - pos] = samples[:, pos:]
+        stream.fill += n - pos
         return self._joined(stream, blocks)
 
     def _overlap_add(self, stream: _Stream, frames: np.ndarray, limit: int | None = None) -> np.ndarray:
         """Denoise consecutive frames (k, leads, T), add each into the accumulator and pop its H final
         samples; (leads, m) with m <= k * H, at most ``limit`` (the rest of a flushed stream).
 
-        The model runs all the frames in one call (runtime/model.py): element by element the same
-        operations as frame by frame, so any chunking gives the same output.
+        The model runs the frames FRAMES_PER_BATCH at a time (runtime/model.py): element by element the
+        same operations as frame by frame, and each position sums its frames' contributions in frame
+        order, so any chunking gives the same output.
         """
-        hop, blocks = self.hop_samples, []
+        hop, window, blocks = self.hop_samples, self.window_samples, []
         for start in range(0, len(frames), FRAMES_PER_BATCH):
             denoised = self._model.denoise_frames(frames[start : start + FRAMES_PER_BATCH])  # a fresh array
             denoised *= self.framing.taper
-            for contribution in denoised:
-                stream.acc += contribution
-                block = stream.acc[:, :hop] / self.framing.coverage
-                stream.acc[:, :-hop] = stream.acc[:, hop:]
-                stream.acc[:, -hop:] = 0.0
-                drop = min(stream.skip, hop)
-                stream.skip -= drop
-                blocks.append(block[:, drop:])
+            count = len(denoised)
+            summed = np.zeros((stream.layout.leads, (count - 1) * hop + window), dtype=np.float32)
+            summed[:, :window] = stream.acc
+            for index, contribution in enumerate(denoised):
+                summed[:, index * hop : index * hop + window] += contribution
+            final = summed[:, : count * hop].reshape(-1, count, hop) / self.framing.coverage
+            stream.acc[:, : window - hop] = summed[:, count * hop :]
+            stream.acc[:, window - hop :] = 0.0
+            drop = min(stream.skip, count * hop)
+            stream.skip -= drop
+            blocks.append(final.reshape(-1, count * hop)[:, drop:])
         out = self._joined(stream, blocks)
         out = out if limit is None else out[:, :limit]
         stream.n_out += out.shape[1]

@@ -17,6 +17,7 @@ from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 HOURS = 24
 CHUNK_SAMPLES = 36_000  # 100 s of signal per process() call
+CHUNK_DTYPE = np.float32
 
 
 def lazy_stream(hours: float, chunk: int):
@@ -26,7 +27,7 @@ def lazy_stream(hours: float, chunk: int):
     for start in range(0, total, chunk):
         n = min(chunk, total - start)
         t = (start + np.arange(n)) / SAMPLE_RATE_HZ
-        yield (np.sin(2 * np.pi * 1.2 * t) + 0.05 * rng.standard_normal(n)).astype(np.float32)
+        yield (np.sin(2 * np.pi * 1.2 * t) + 0.05 * rng.standard_normal(n)).astype(CHUNK_DTYPE)
 
 
 @pytest.mark.slow
@@ -49,7 +50,8 @@ def test_a_24_hour_stream_runs_in_constant_memory(tiny_model):
         tracemalloc.stop()
     assert fed == returned == HOURS * 3600 * SAMPLE_RATE_HZ
     (mem_1h, buf_1h), (mem_24h, buf_24h) = checkpoints[36], checkpoints[863]
-    assert buf_1h == buf_24h == d.window_samples * (8 + 4)  # float64 input frame, float32 accumulator
+    itemsize = np.dtype(CHUNK_DTYPE).itemsize
+    assert buf_1h == buf_24h == d.window_samples * (itemsize + 4)  # input frame in the chunks' dtype, float32 accumulator
     assert mem_24h - mem_1h < 256 * 1024  # one chunk is 144 KB: 23 h more must not add even two
 
 

@@ -49,6 +49,29 @@ def test_any_chunking_equals_offline_denoise_exactly(model_name, case):
     assert np.array_equal(streamed, offline)
 
 
+def test_a_float64_chunk_mid_stream_keeps_its_precision(tflite_model):
+    """float32 chunks, then float64 ones carrying digits float32 cannot hold, on a 300 mV offset: the
+    stream equals denoise() of the whole float64 signal, and the float32 part alone gives the same
+    output as the same values passed as float64."""
+    signal = ecg_like(3 * W + 50, seed=5) + 300.0
+    signal[: W + 10] = signal[: W + 10].astype(np.float32)  # what a float32 front-end delivered first
+    d = StreamingDenoiser(tflite_model)
+    head = d.process(signal[: W + 10].astype(np.float32))
+    assert d.buffer_nbytes() == W * (4 + 4)
+    streamed = np.concatenate([head, d.process(signal[W + 10 :]), d.flush()])
+    assert np.array_equal(streamed, denoise(signal, tflite_model))
+    part = signal[: W + 10]
+    assert np.array_equal(denoise(part.astype(np.float32), tflite_model), denoise(part, tflite_model))
+
+
+def test_float32_samples_whose_sum_overflows_are_accepted(tiny_model):
+    """Finite float32 samples near float32's maximum are valid input even though their sum is not finite."""
+    huge = np.full(W, np.finfo(np.float32).max / 2, dtype=np.float32)
+    d = StreamingDenoiser(tiny_model)
+    out = d.process(huge)  # completes the first frame (the stream starts with T - H mirrored samples)
+    assert out.shape == (d.hop_samples,) and out.dtype == np.float32
+
+
 @pytest.mark.parametrize("size", [1, 7, W - 1, W, W + 1, 10**6])
 def test_fixed_chunk_sizes_equal_offline(tiny_model, size):
     signal = ecg_like(3 * W + 123 if size < 10**6 else 10**6 + 5, seed=3)
