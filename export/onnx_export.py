@@ -6,7 +6,6 @@ import io
 import logging
 import warnings
 from collections import Counter
-from dataclasses import replace
 from contextlib import redirect_stdout
 from pathlib import Path
 
@@ -14,8 +13,6 @@ import onnx
 import torch
 from onnxsim import simplify
 
-from ulde.runtime.contract import CONTRACT_KEY, UNSEALED_DIGEST, ModelContract, digest_span, seal
-from ulde.runtime.file_structure import check_onnx
 from ulde.runtime.signal_spec import WINDOW_SAMPLES
 
 OPSET = 18
@@ -75,12 +72,3 @@ def onnx_operator_counts(model: onnx.ModelProto) -> dict[str, int]:
     return dict(sorted(Counter(node.op_type for node in model.graph.node).items()))
 
 
-def embed_onnx_contract(path: Path, contract: ModelContract) -> None:
-    """Write ``contract`` into the ONNX file's ``metadata_props`` (replacing any) and seal its digest."""
-    model = onnx.load(str(path))
-    kept = [p for p in model.metadata_props if p.key != CONTRACT_KEY]
-    del model.metadata_props[:]
-    model.metadata_props.extend(kept)
-    model.metadata_props.add(key=CONTRACT_KEY, value=replace(contract, digest=UNSEALED_DIGEST).to_json())
-    data = model.SerializeToString()
-    path.write_bytes(seal(data, digest_span(data, *check_onnx(data))))

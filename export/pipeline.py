@@ -20,7 +20,8 @@ from ulde.export.c_array import write_c_array
 from ulde.export.conv2d_twin import conv2d_twin
 from ulde.export.calibration import calibration_windows, parity_sets
 from ulde.export.manifest import RECOMMENDED_HOP_SAMPLES, build_manifest, describe_file, write_manifest
-from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE, OUTPUT_NAME, embed_onnx_contract, export_onnx
+from ulde.export.onnx_contract import embed_onnx_contract
+from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE, OUTPUT_NAME, export_onnx
 from ulde.model.checkpoint import file_sha256, load_model, read_checkpoint
 from ulde.model.equalization import equalize_downsampling
 from ulde.model.fusion import ExtremaHead, inference_form

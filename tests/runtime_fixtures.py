@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import atexit
 import functools
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +25,9 @@ from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
 _FOLDER = Path(tempfile.mkdtemp(prefix="ulde-runtime-models-"))
 atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
 SEED = 20240505
+MODEL_FIXTURES = Path(__file__).parent / "fixtures" / "models"
+STUDENT_ONNX = MODEL_FIXTURES / "untrained_student.onnx"
+TOY_INT8_TFLITE = MODEL_FIXTURES / "toy_int8.tflite"
 
 
 def model_folder(name: str) -> Path:
@@ -60,7 +62,7 @@ def sealed(path: Path, **terms) -> Path:
 
         path.write_bytes(embed_contract(path.read_bytes(), contract))
     else:
-        from ulde.export.onnx_export import embed_onnx_contract
+        from ulde.export.onnx_contract import embed_onnx_contract
 
         embed_onnx_contract(path, contract)
     return path
@@ -129,19 +131,9 @@ def wrong_shape_onnx(shape: tuple = (1, 2, WINDOW_SAMPLES)) -> Path:
 
 @functools.cache
 def student_onnx() -> Path:
-    """Untrained ULde-net student (torch.manual_seed(SEED)) exported as the exporter does:
-    ``torch.onnx.export(m.eval(), torch.zeros(1, 1, 3600), path, dynamo=True, opset_version=18,
-    external_data=False)``. Float, input/output [1, 1, 3600]."""
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("onnxscript")
-    from ulde.model.networks import STUDENT, build
-
-    torch.manual_seed(SEED)
-    network = build(STUDENT).eval()
-    path = model_folder("student-onnx") / "ulde.onnx"
-    torch.onnx.export(network, torch.zeros(1, 1, WINDOW_SAMPLES), str(path), dynamo=True, opset_version=18,
-                      external_data=False, verbose=False)
-    return sealed(path)
+    """Untrained ULde-net student, float ONNX, input/output [1, 1, 3600] (a private copy of the file
+    committed under tests/fixtures/models/, built by tests/make_model_fixtures.py)."""
+    return _private_copy(STUDENT_ONNX, "student-onnx", "ulde.onnx")
 
 
 def ecg_like(n: int, seed: int = 0, leads: int | None = None) -> np.ndarray:
@@ -156,28 +148,15 @@ def ecg_like(n: int, seed: int = 0, leads: int | None = None) -> np.ndarray:
 
 @functools.cache
 def int8_tflite() -> Path:
-    """Fully-int8 TFLite (int8 input/output [1, 1, 3600]) of a seeded random 3-conv Keras net, made with
-    ``tf.lite.TFLiteConverter`` + 64 ecg_like representative windows and TFLITE_BUILTINS_INT8."""
-    tf = pytest.importorskip("tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    tf.keras.utils.set_random_seed(SEED)
-    w = WINDOW_SAMPLES
-    inputs = tf.keras.Input(shape=(1, w), batch_size=1)
-    h = tf.keras.layers.Reshape((w, 1))(inputs)
-    h = tf.keras.layers.Conv1D(4, 9, padding="same", activation="relu")(h)
-    h = tf.keras.layers.Conv1D(4, 9, padding="same", activation="relu")(h)
-    h = tf.keras.layers.Conv1D(1, 9, padding="same")(h)
-    model = tf.keras.Model(inputs, tf.keras.layers.Reshape((1, w))(h))
-    calibration = ecg_like(64 * w, seed=1).astype(np.float32).reshape(64, 1, 1, w)
+    """Fully-int8 TFLite (int8 input/output [1, 1, 3600]) of a seeded random 3-conv net (a private copy
+    of the file committed under tests/fixtures/models/, built by tests/make_model_fixtures.py)."""
+    return _private_copy(TOY_INT8_TFLITE, "toy-int8", "ulde_int8.tflite")
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([c] for c in calibration)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = converter.inference_output_type = tf.int8
-    path = model_folder("toy-int8") / "ulde_int8.tflite"
-    path.write_bytes(converter.convert())
-    return sealed(path)
+
+def _private_copy(committed: Path, folder: str, name: str) -> Path:
+    path = model_folder(folder) / name
+    shutil.copyfile(committed, path)
+    return path
 
 
 def shipped_or_skip(name: str) -> Path:
