@@ -13,15 +13,12 @@ from ulde.runtime.chunks import Layout, as_samples
 from ulde.runtime.contract import ModelContract
 from ulde.runtime.framing import DEFAULT_TAPER, make_framing, mirror_pad
 from ulde.runtime.model import Model, ModelBusyError
+from ulde.runtime.resampling import Resampler, ResamplerState
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 FRAMES_PER_BATCH = 16
 """Frames whose numpy work runs together (each still one interpreter call): bounds a long chunk's
 transient memory to a few times 16 * leads * T * 4 bytes."""
-RESAMPLE_HINT = (
-    "resample first, e.g. scipy.signal.resample_poly(x, up, down, axis=0) with "
-    "up/down = {model}/{given} reduced by their gcd (ulde-denoise does this for files)"
-)
 
 
 @dataclass
@@ -35,11 +32,14 @@ class _Stream:
     fill: int  # samples in the frame buffer, counting the virtual head
     skip: int  # leading outputs that belong to the virtual head
     head_written: bool  # the virtual head is mirrored in once, see _write_head
-    n_in: int = 0  # real samples accepted
-    n_out: int = 0  # real samples returned
+    n_in: int = 0  # real samples accepted (at the model's rate)
+    n_out: int = 0  # real samples returned (at the model's rate)
+    to_model: ResamplerState | None = None  # device rate -> model rate, where they differ
+    from_model: ResamplerState | None = None  # and back
 
     def copy(self) -> _Stream:
-        return replace(self, frame=self.frame.copy(), acc=self.acc.copy())
+        copied = (None if state is None else state.copy() for state in (self.to_model, self.from_model))
+        return replace(self, frame=self.frame.copy(), acc=self.acc.copy(), **dict(zip(("to_model", "from_model"), copied)))
 
     def hold(self, dtype: np.dtype) -> None:
         """Make the frame buffer able to hold ``dtype`` samples exactly (float32 widens to float64 once)."""
@@ -65,7 +65,10 @@ class StreamingDenoiser:
             the contract inside the file (runtime/contract.py).
         contract: the terms for a model file that carries none (see ``ulde.runtime.Model``).
         hop: frame hop H in samples (1..T); None = the contract's recommended hop.
-        sample_rate_hz: rate of the samples you will pass, in Hz; must equal the model's (360 Hz).
+        sample_rate_hz: rate of the samples you will pass and get back, in Hz: the model's (360 Hz), or
+            any rate from 100 to 1000 Hz whose ratio to it reduces to integers up to 1000 (125, 128, 200,
+            250, 256, 500, 512, 1000 Hz ...): resampled to the model's rate and back in the stream
+            (``runtime/resampling.py``), the output at your rate, one sample per input sample.
         taper: "hann" (default) or "rect" overlap-add weights.
         num_threads: interpreter threads (1 keeps a wearable-like, deterministic single core).
 
@@ -75,7 +78,8 @@ class StreamingDenoiser:
     Leads are denoised independently (identical to streaming each lead alone).
 
     Latency: ``latency_samples`` = T - 1 = 3599 samples, ``latency_seconds`` = 3599 / 360 Hz = 9.997 s
-    for the shipped model (T = 3600, H = 1800): output is released in blocks of H samples, one block per H input samples,
+    for the shipped model (T = 3600, H = 1800; at another ``sample_rate_hz`` plus the two resamplers'
+    look-ahead): output is released in blocks of H samples, one block per H input samples,
     and the newest sample of a block waits T - H samples, the oldest T - 1. Cost: one interpreter call
     per lead per H input samples (``calls_per_second`` per lead). Memory: two (leads, T) buffers (the
     input frame in the chunks' dtype, float64 from the first float64 chunk on, so that the conditioning
@@ -108,10 +112,9 @@ class StreamingDenoiser:
         else:
             self._model = Model(model, contract=contract, num_threads=num_threads)
         terms = self._model.contract
-        if sample_rate_hz != terms.sample_rate_hz:
-            hint = RESAMPLE_HINT.format(model=terms.sample_rate_hz, given=sample_rate_hz)
-            raise ValueError(f"the model expects {terms.sample_rate_hz} Hz samples, got sample_rate_hz="
-                             f"{sample_rate_hz}; {hint}")
+        self._resamplers = None if sample_rate_hz == terms.sample_rate_hz else \
+            (Resampler(sample_rate_hz, terms.sample_rate_hz), Resampler(terms.sample_rate_hz, sample_rate_hz))
+        self._rate = float(sample_rate_hz)  # checked by Resampler unless it is the model's
         self.framing = make_framing(terms.window_samples, terms.recommended_hop_samples if hop is None else hop, taper)
         self._busy = threading.Lock()
         self._stream: _Stream | None = None
@@ -131,7 +134,8 @@ class StreamingDenoiser:
 
     @property
     def sample_rate_hz(self) -> float:
-        return self._model.sample_rate_hz
+        """The rate of the samples passed and returned (the model's, or the one it resamples from)."""
+        return self._rate
 
     @property
     def input_normalization(self) -> str:
@@ -149,19 +153,23 @@ class StreamingDenoiser:
         return self.framing.hop
 
     @property
-    def latency_samples(self) -> int:
-        """Worst-case algorithmic delay in samples, T - 1 (see the class docstring)."""
-        return self.framing.latency_samples
+    def latency_seconds(self) -> float:
+        """Worst-case algorithmic delay in seconds: T - 1 model samples (see the class docstring), plus
+        each resampler's look-ahead where the stream's rate is not the model's."""
+        framing = self.framing.latency_samples / self._model.sample_rate_hz
+        return framing + (0.0 if self._resamplers is None else sum(r.latency_seconds for r in self._resamplers))
 
     @property
-    def latency_seconds(self) -> float:
-        """``latency_samples`` in seconds at ``sample_rate_hz``."""
-        return self.latency_samples / self.sample_rate_hz
+    def latency_samples(self) -> int:
+        """``latency_seconds`` in samples at ``sample_rate_hz`` (T - 1 at the model's rate), rounded up."""
+        if self._resamplers is None:
+            return self.framing.latency_samples
+        return int(np.ceil(self.latency_seconds * self._rate - 1e-9))
 
     @property
     def calls_per_second(self) -> float:
-        """Interpreter calls per second of signal, per lead (sample rate / hop)."""
-        return self.sample_rate_hz / self.hop_samples
+        """Interpreter calls per second of signal, per lead (model rate / hop)."""
+        return self._model.sample_rate_hz / self.hop_samples
 
     @property
     def backend(self) -> str:
@@ -191,8 +199,11 @@ class StreamingDenoiser:
 
     def _new_stream(self, layout: Layout) -> _Stream:
         shape, pad = (layout.leads, self.window_samples), self.framing.left_pad
-        return _Stream(layout, np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32),
-                       fill=pad, skip=pad, head_written=pad == 0)
+        stream = _Stream(layout, np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32),
+                         fill=pad, skip=pad, head_written=pad == 0)
+        if self._resamplers is not None:
+            stream.to_model, stream.from_model = (r.new_state(layout.leads) for r in self._resamplers)
+        return stream
 
     def process(self, chunk) -> np.ndarray:
         """Accept a chunk, return the newly final denoised samples ((m,) or (m, leads) float32 mV).
@@ -203,9 +214,12 @@ class StreamingDenoiser:
         with self._entered():
             samples, layout = as_samples(chunk, None if self._stream is None else self._stream.layout)
             stream = self._new_stream(layout) if self._stream is None else self._stream.copy()
-            stream.hold(samples.dtype)
-            stream.n_in += samples.shape[1]
-            out = self._shaped(stream, self._consume(stream, samples))
+            if self._resamplers is None:
+                out = self._consume(stream, samples)
+            else:
+                to_model, from_model = self._resamplers
+                out = from_model.process(stream.from_model, self._consume(stream, to_model.process(stream.to_model, samples)))
+            out = self._shaped(stream, out)
             self._stream = stream  # the commit: nothing above changed self
             return out
 
@@ -215,23 +229,37 @@ class StreamingDenoiser:
             if self._stream is None:
                 return np.zeros(0, dtype=np.float32)
             stream = self._stream.copy()
-            frames = np.zeros((0,) + stream.frame.shape, dtype=stream.frame.dtype)
-            if stream.n_out < stream.n_in:
-                if not stream.head_written:
-                    self._write_head(stream, stream.frame, stream.fill)
-                window, hop, fill = self.window_samples, self.hop_samples, stream.fill
-                count = -(-fill // hop)  # frames until every buffered position has been released
-                tail = mirror_pad(stream.frame[:, :fill], 0, (count - 1) * hop + window - fill)
-                frames = _strided_frames(tail, window, hop, count)
-            out = self._shaped(stream, self._overlap_add(stream, frames, limit=stream.n_in - stream.n_out))
+            if self._resamplers is None:
+                out = self._flush_frames(stream)
+            else:
+                to_model, from_model = self._resamplers
+                returned = stream.from_model.emitted
+                rest = self._consume(stream, to_model.flush(stream.to_model))
+                rest = from_model.process(stream.from_model, np.concatenate((rest, self._flush_frames(stream)), axis=1))
+                out = np.concatenate((rest, from_model.flush(stream.from_model)), axis=1)
+                out = out[:, : stream.to_model.seen - returned]  # one output per input sample
+            out = self._shaped(stream, out)
             self._stream = None
             return out
+
+    def _flush_frames(self, stream: _Stream) -> np.ndarray:
+        """The model-rate samples still buffered: the last frames, completed by mirroring the stream's end."""
+        frames = np.zeros((0,) + stream.frame.shape, dtype=stream.frame.dtype)
+        if stream.n_out < stream.n_in:
+            if not stream.head_written:
+                self._write_head(stream, stream.frame, stream.fill)
+            window, hop, fill = self.window_samples, self.hop_samples, stream.fill
+            count = -(-fill // hop)  # frames until every buffered position has been released
+            tail = mirror_pad(stream.frame[:, :fill], 0, (count - 1) * hop + window - fill)
+            frames = _strided_frames(tail, window, hop, count)
+        return self._overlap_add(stream, frames, limit=stream.n_in - stream.n_out)
 
     def __copy__(self) -> StreamingDenoiser:
         """An independent stream: its own Model (interpreter) and a copy of this stream's state."""
         with self._entered():
             twin = object.__new__(type(self))
             twin._model, twin.framing = self._model.reopened(), self.framing
+            twin._rate, twin._resamplers = self._rate, self._resamplers
             twin._busy = threading.Lock()
             twin._stream = None if self._stream is None else self._stream.copy()
             return twin
@@ -249,6 +277,8 @@ class StreamingDenoiser:
     def _consume(self, stream: _Stream, samples: np.ndarray) -> np.ndarray:
         """Buffer the samples; the frames they complete run FRAMES_PER_BATCH at a time, each batch framed
         as strided views of one slab (the buffered samples followed by the chunk's next ones)."""
+        stream.hold(samples.dtype)
+        stream.n_in += samples.shape[1]
         blocks, pos, n = [], 0, samples.shape[1]
         window, hop = self.window_samples, self.hop_samples
         while stream.fill + n - pos >= window:
@@ -303,4 +333,5 @@ class StreamingDenoiser:
 
     @staticmethod
     def _shaped(stream: _Stream, out: np.ndarray) -> np.ndarray:
+        out = out.astype(np.float32, copy=False)
         return out[0].copy() if stream.layout.ndim == 1 else np.ascontiguousarray(out.T)

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from ulde.runtime.contract import ModelContract, TensorEncoding
+from ulde.runtime.model import Model
 from ulde.runtime.model_file import shipped_model
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
@@ -157,6 +158,19 @@ def _private_copy(committed: Path, folder: str, name: str) -> Path:
     path = model_folder(folder) / name
     shutil.copyfile(committed, path)
     return path
+
+
+def fail_on_call(monkeypatch, model: Model, call: int, error: type[BaseException]) -> None:
+    """Make ``model.invoke`` raise ``error`` on its ``call``-th call (1-based) from now on, once."""
+    real, calls = model.invoke, {"n": 0}
+
+    def invoke(values):
+        calls["n"] += 1
+        if calls["n"] == call:
+            raise error("injected")
+        return real(values)
+
+    monkeypatch.setattr(model, "invoke", invoke)
 
 
 def shipped_or_skip(name: str) -> Path:

@@ -8,25 +8,12 @@ import threading
 import numpy as np
 import pytest
 
-from tests.runtime_fixtures import ecg_like, int8_tflite, student_onnx, tiny_onnx
+from tests.runtime_fixtures import ecg_like, fail_on_call, int8_tflite, student_onnx, tiny_onnx
 from ulde.runtime import Model, ModelBusyError, StreamingDenoiser, denoise, denoise_windows
 from ulde.runtime.signal_spec import WINDOW_SAMPLES
 
 W = WINDOW_SAMPLES
 FAILURES = {"KeyboardInterrupt": KeyboardInterrupt, "interpreter error": RuntimeError}
-
-
-def fail_on_call(monkeypatch, model: Model, call: int, error: type[BaseException]) -> None:
-    """Make ``model.invoke`` raise ``error`` on its ``call``-th call (1-based) from now on, once."""
-    real, calls = model.invoke, {"n": 0}
-
-    def invoke(values):
-        calls["n"] += 1
-        if calls["n"] == call:
-            raise error("injected")
-        return real(values)
-
-    monkeypatch.setattr(model, "invoke", invoke)
 
 
 @pytest.mark.parametrize("failure", sorted(FAILURES))

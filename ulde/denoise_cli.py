@@ -1,15 +1,14 @@
 """``ulde-denoise``: denoise an ECG file (WFDB record, CSV or .npy) with the torch-free runtime.
 
-Signals are converted to mV, resampled to the model's rate (360 Hz) with scipy.signal.resample_poly,
-streamed through ``ulde.runtime.StreamingDenoiser`` (all leads, independently), resampled back to the
-input's rate and written in the input's format: WFDB keeps the header's fs, units and signal names.
+Signals are converted to mV, streamed through ``ulde.runtime.StreamingDenoiser`` at the file's own
+sample rate (all leads, independently; the runtime resamples to the model's 360 Hz and back, 100-1000
+Hz) and written in the input's format: WFDB keeps the header's fs, units and signal names.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -121,33 +120,19 @@ def check_output(kind: str, out: Path) -> None:
         raise FileNotFoundError(f"output folder {record_base(out).parent} does not exist")
 
 
-def resample(x: np.ndarray, from_hz: float, to_hz: float, length: int | None = None) -> np.ndarray:
-    """Polyphase resampling along axis 0 (scipy.signal.resample_poly), cut or zero-padded to ``length``."""
-    if from_hz == to_hz:
-        y = x
-    else:
-        from scipy.signal import resample_poly
-
-        ratio = Fraction(to_hz).limit_denominator(10_000) / Fraction(from_hz).limit_denominator(10_000)
-        y = resample_poly(x, ratio.numerator, ratio.denominator, axis=0)
-    if length is not None and len(y) != length:
-        y = np.concatenate([y, np.zeros((max(0, length - len(y)),) + y.shape[1:])])[:length]
-    return y
-
-
-def run_denoiser(x: np.ndarray, model: str | None, hop: int | None, progress: bool) -> np.ndarray:
-    """Stream (n, leads) mV at the model's rate through the runtime, minute by minute."""
-    denoiser = StreamingDenoiser(model, hop=hop, sample_rate_hz=SAMPLE_RATE_HZ)
-    step = CHUNK_SECONDS * SAMPLE_RATE_HZ
+def run_denoiser(x: np.ndarray, fs: float, model: str | None, hop: int | None, progress: bool) -> np.ndarray:
+    """Stream (n, leads) mV at ``fs`` through the runtime, minute by minute: (n, leads) float32 mV."""
+    denoiser = StreamingDenoiser(model, hop=hop, sample_rate_hz=fs)
+    step = max(1, int(CHUNK_SECONDS * fs))
     starts = range(0, len(x), step)
-    if progress and len(x) >= PROGRESS_MIN_SECONDS * SAMPLE_RATE_HZ:
+    if progress and len(x) >= PROGRESS_MIN_SECONDS * fs:
         try:
             from tqdm import tqdm
 
             starts = tqdm(starts, desc="denoising", unit="min", file=sys.stderr)
         except ImportError:
             pass  # the bar is a nicety: pip install tqdm for it
-    blocks = [denoiser.process(x[s : s + step].astype(np.float32)) for s in starts]
+    blocks = [denoiser.process(x[s : s + step]) for s in starts]
     return np.concatenate(blocks + [denoiser.flush()], axis=0)
 
 
@@ -210,9 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         kind = file_kind(args.input)
         check_output(kind, args.output)
         signal = read_signal(args.input, args.fs)
-        x = resample(signal.samples, signal.fs, SAMPLE_RATE_HZ)
-        y = run_denoiser(x, None if args.model is None else str(args.model), args.hop, not args.no_progress)
-        denoised = resample(y.astype(np.float64), SAMPLE_RATE_HZ, signal.fs, length=len(signal.samples))
+        model = None if args.model is None else str(args.model)
+        denoised = run_denoiser(signal.samples, signal.fs, model, args.hop, not args.no_progress).astype(np.float64)
         write_signal(signal, denoised, args.output, args.model.name if args.model else "shipped int8 model")
         if args.plot is not None:
             plot(args.plot, signal, denoised, args.plot_start, args.plot_seconds)

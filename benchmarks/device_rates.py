@@ -1,0 +1,89 @@
+"""Denoising at device sample rates: the runtime's resampling path against the native 360 Hz stream.
+
+    python -m benchmarks.device_rates --data-dir <data> --model runtime/models/ulde_int8.tflite --out docs/device_rates.json
+
+For each database's test records (CPSC 2018, MIT-BIH) and NSTDB group (seed 7, as ulde.model.evaluate),
+the consecutive windows of each lead are one signal. Native: that 360 Hz signal streamed as it is.
+At a device rate f: the clean and the noisy signal resampled to f with scipy.signal.resample_poly (the
+recording a device at f would have made), the noisy one streamed with ``sample_rate_hz=f`` (the runtime
+resamples to 360 Hz and back itself), scored against the clean one at f. Figures are the mean over
+lead signals of the SNR improvement (dB) of the whole signal; the table gives each rate's difference
+to native (negative: worse).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.streaming_quality import SEED, lead_runs
+from ulde.runtime import denoise
+
+RATES = (125, 250, 500, 1000)
+DATABASES = ("cpsc2018", "mitdb")
+
+
+def snr_db(clean: np.ndarray, estimate: np.ndarray) -> float:
+    clean, estimate = clean.astype(np.float64), estimate.astype(np.float64)
+    return float(10 * np.log10(np.sum(clean**2) / np.sum((estimate - clean) ** 2)))
+
+
+def improvement_db(model: Path, clean: np.ndarray, noisy: np.ndarray, rate: float) -> float:
+    return snr_db(clean, denoise(noisy, model, sample_rate_hz=rate)) - snr_db(clean, noisy)
+
+
+def measure(model: Path, data_dir: Path, rates=RATES, databases=DATABASES) -> dict:
+    from scipy.signal import resample_poly
+
+    from ulde.model.datasets import eval_set
+    from ulde.model.noise import GROUPS
+    from ulde.model.splits import load_splits
+
+    result = {"model": str(model), "split": "test", "seed": SEED, "rates_hz": list(rates), "databases": {}}
+    for database in databases:
+        records = load_splits()["clean"][database]["test"]
+        rows = {}
+        for group in GROUPS:
+            s = eval_set(data_dir, database, records, "test", group, SEED)
+            signals = [(s.clean[run].reshape(-1), s.noisy[run].reshape(-1)) for run in lead_runs(s.labels)]
+            row = {"lead_signals": len(signals), "native_db": float(np.mean([improvement_db(model, c, x, 360) for c, x in signals]))}
+            for rate in rates:
+                ratio = Fraction(rate, 360)
+                to_rate = lambda v: resample_poly(v.astype(np.float64), ratio.numerator, ratio.denominator)  # noqa: E731
+                row[f"{rate}_hz_db"] = float(np.mean([improvement_db(model, to_rate(c), to_rate(x), rate) for c, x in signals]))
+            rows[group.name] = row
+        result["databases"][database] = rows
+    return result
+
+
+def table(result: dict) -> str:
+    rates = result["rates_hz"]
+    lines = ["| database | group | native 360 Hz | " + " | ".join(f"{r} Hz (vs native)" for r in rates) + " |",
+             "|---|---|---|" + "---|" * len(rates)]
+    for database, rows in result["databases"].items():
+        for group, row in rows.items():
+            cells = [f"{row[f'{r}_hz_db']:+.2f} ({row[f'{r}_hz_db'] - row['native_db']:+.2f})" for r in rates]
+            lines.append(f"| {database} | {group} | {row['native_db']:+.2f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", type=Path, required=True)
+    p.add_argument("--model", type=Path, default=None, help="model file (default: the shipped int8 TFLite)")
+    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    args = p.parse_args(argv)
+    result = measure(args.model, args.data_dir)
+    print(table(result))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
