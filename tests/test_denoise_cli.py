@@ -146,3 +146,132 @@ def test_a_bad_fs_is_an_argparse_error(tmp_path, capsys):
 def test_the_console_script_is_installed():
     result = subprocess.run(["ulde-denoise", "--help"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "--plot-seconds" in result.stdout
+
+
+def test_success_prints_one_line_and_quiet_prints_none(tmp_path, tiny_model, capsys):
+    np.save(tmp_path / "x.npy", ecg_like(2000, seed=7))
+    args = [str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"), "--fs", "360", "--model", str(tiny_model)]
+    assert main(args) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("ulde-denoise: wrote") and "y.npy" in out and "2000 samples" in out and "\n" not in out
+    assert main(args + ["--quiet"]) == 0
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("kind", ["npy", "csv", "wfdb", "symlink"])
+def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, tiny_model, capsys, kind):
+    if kind == "wfdb":
+        record, _ = write_record(tmp_path, fs=360)
+        source, target = record, record
+        before = {f: f.read_bytes() for f in tmp_path.glob("rec.*")}
+    else:
+        source = tmp_path / ("x.csv" if kind == "csv" else "x.npy")
+        np.savetxt(source, ecg_like(1000, seed=8), delimiter=",") if kind == "csv" else np.save(source, ecg_like(1000, seed=8))
+        target = source
+        if kind == "symlink":
+            target = tmp_path / "link.npy"
+            target.symlink_to(source)
+        before = {source: source.read_bytes()}
+    assert main([str(source), "-o", str(target), "--fs", "360", "--model", str(tiny_model)] if kind != "wfdb"
+                else [str(source), "-o", str(target), "--model", str(tiny_model)]) == 1
+    assert "is the input file" in capsys.readouterr().err
+    assert all(f.read_bytes() == data for f, data in before.items())
+
+
+def test_an_interrupted_write_leaves_the_previous_output(tmp_path, tiny_model, monkeypatch, capsys):
+    import ulde.denoise_cli as cli
+
+    np.save(tmp_path / "x.npy", ecg_like(3000, seed=9))
+    old = np.arange(5.0)
+    np.save(tmp_path / "y.npy", old)
+
+    def interrupted(folder, name, *rest):
+        (folder / name).write_bytes(b"partial")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "_write_into", interrupted)
+    assert main([str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"), "--fs", "360", "--model", str(tiny_model)]) == 130
+    assert "interrupted" in capsys.readouterr().err
+    assert np.array_equal(np.load(tmp_path / "y.npy"), old)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["x.npy", "y.npy"]  # no staging folder left
+
+
+def test_wfdb_output_keeps_gains_format_date_and_annotations(tmp_path, tiny_model):
+    import datetime
+
+    import wfdb
+
+    signal = ecg_like(360 * 25, seed=10, leads=2)
+    digital = np.rint(signal * 200 + 1024).astype(np.int64)
+    wfdb.wrsamp("rec", fs=360, units=["mV", "mV"], sig_name=["MLII", "V5"], d_signal=digital, fmt=["212", "212"],
+                adc_gain=[200, 200], baseline=[1024, 1024], base_date=datetime.date(2020, 3, 4),
+                base_time=datetime.time(10, 20, 30), write_dir=str(tmp_path))
+    wfdb.wrann("rec", "atr", np.array([100, 500]), symbol=["N", "N"], write_dir=str(tmp_path))
+    assert main([str(tmp_path / "rec"), "-o", str(tmp_path / "out"), "--model", str(tiny_model), "-q"]) == 0
+    out = wfdb.rdrecord(str(tmp_path / "out"))
+    assert out.adc_gain == [200.0, 200.0] and out.baseline == [1024, 1024] and out.fmt == ["212", "212"]
+    assert out.base_date == datetime.date(2020, 3, 4) and out.base_time == datetime.time(10, 20, 30)
+    assert wfdb.rdann(str(tmp_path / "out"), "atr").sample.tolist() == [100, 500]
+    np.testing.assert_allclose(out.p_signal, expected(wfdb.rdrecord(str(tmp_path / "rec")).p_signal, 360, tiny_model),
+                               atol=0.5 / 200 + 1e-9)  # half an ADC step
+
+
+def test_csv_time_column_bom_and_chosen_columns(tmp_path, tiny_model):
+    x = ecg_like(3000, seed=11, leads=2)
+    t = np.arange(3000) / 360
+    rows = "\n".join(f"{a:.6f},{b:.7g},{c:.7g}" for a, b, c in zip(t, x[:, 0], x[:, 1]))
+    (tmp_path / "in.csv").write_text("\ufefftime,I,II\n" + rows + "\n", encoding="utf-8")
+    assert main([str(tmp_path / "in.csv"), "-o", str(tmp_path / "out.csv"), "--model", str(tiny_model), "-q"]) == 0
+    lines = (tmp_path / "out.csv").read_text().splitlines()
+    table = np.loadtxt(tmp_path / "out.csv", delimiter=",", skiprows=1)
+    assert lines[0] == "time,I,II" and table.shape == (3000, 3)
+    np.testing.assert_allclose(table[:, 0], t, atol=1e-6)  # the time column passed through
+    source = np.loadtxt(tmp_path / "in.csv", delimiter=",", skiprows=1, encoding="utf-8-sig")
+    np.testing.assert_allclose(table[:, 1:], expected(source[:, 1:], 360, tiny_model), atol=1e-5)
+    assert main([str(tmp_path / "in.csv"), "-o", str(tmp_path / "one.csv"), "--columns", "2", "--model", str(tiny_model), "-q"]) == 0
+    one = np.loadtxt(tmp_path / "one.csv", delimiter=",", skiprows=1)
+    np.testing.assert_allclose(one[:, :2], source[:, :2], atol=1e-6)  # not chosen: unchanged
+    np.testing.assert_allclose(one[:, 2], expected(source[:, 2], 360, tiny_model), atol=1e-5)
+
+
+def more_bad_inputs(tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    (tmp_path / "header.csv").write_text("I,II\n")
+    (tmp_path / "ragged.csv").write_text("1,2\n3\n4,5\n")
+    (tmp_path / "word.csv").write_text("1,2\n3,x\n")
+    (tmp_path / "zero.npy").write_bytes(b"")
+    (tmp_path / "text.npy").write_text("1,2,3\n")
+    (tmp_path / "badfs.hea").write_text("badfs 1 abc 100\nbadfs.dat 16 200 16 0 0 0 0 II\n")
+    (tmp_path / "badfs.dat").write_bytes(b"\x00" * 200)
+    (tmp_path / "short.hea").write_text("short 3 360 100\nshort.dat 16 200 16 0 0 0 0 I\nshort.dat 16 200 16 0 0 0 0 II\n")
+    (tmp_path / "short.dat").write_bytes(b"\x00" * 600)
+    return {
+        "empty csv": (["empty.csv", "-o", "o.csv"], "holds no samples"),
+        "header only": (["header.csv", "-o", "o.csv"], "no samples"),
+        "ragged csv": (["ragged.csv", "-o", "o.csv"], "row 2 has 1 value"),
+        "word in csv": (["word.csv", "-o", "o.csv"], "not a number"),
+        "zero-byte npy": (["zero.npy", "-o", "o.npy"], "not a readable .npy"),
+        "text npy": (["text.npy", "-o", "o.npy"], "not a readable .npy"),
+        "fs abc": (["badfs", "-o", "o"], "is not a number"),
+        "missing signal line": (["short", "-o", "o"], "cannot read WFDB record"),
+        "columns on npy": (["zero.npy", "-o", "o.npy", "--columns", "0"], "CSV input only"),
+    }
+
+
+@pytest.mark.parametrize("case", ["empty csv", "header only", "ragged csv", "word in csv", "zero-byte npy", "text npy",
+                                  "fs abc", "missing signal line", "columns on npy"])
+def test_malformed_files_are_one_line_errors(tmp_path, tiny_model, monkeypatch, capsys, case):
+    argv, words = more_bad_inputs(tmp_path)[case]
+    monkeypatch.chdir(tmp_path)
+    argv = argv + ["--model", str(tiny_model)] + (["--fs", "360"] if argv[0].endswith((".npy", ".csv")) else [])
+    assert main(argv) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ulde-denoise: error:") and words in err and "\n" not in err, err
+
+
+def test_a_rate_the_runtime_cannot_take_is_a_one_line_error(tmp_path, tiny_model, capsys):
+    np.save(tmp_path / "x.npy", ecg_like(500, seed=12))
+    for rate in ("0.001", "20000"):
+        assert main([str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"), "--fs", rate, "--model", str(tiny_model)]) == 1
+        err = capsys.readouterr().err.strip()
+        assert "outside the 100-1000 Hz" in err and "\n" not in err
