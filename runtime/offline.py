@@ -15,18 +15,20 @@ from ulde.runtime.streaming import StreamingDenoiser
 
 def denoise(signal, model: str | os.PathLike | Model | None = None, *, contract: ModelContract | None = None,
             hop: int | None = None, sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str = DEFAULT_TAPER,
-            num_threads: int = 1) -> np.ndarray:
-    """Denoise a whole recording: (n,) or (n, leads) float32/float64 mV -> same shape, float32 mV.
+            num_threads: int = 1, quality: bool = False):
+    """Denoise a whole recording: (n,) or (n, leads) float32/float64 mV -> same shape, float32 mV
+    (with ``quality=True``, ``(denoised, quality)``: the estimated input SNR in dB of each sample's block).
 
     Identical, bit for bit, to streaming the same signal through ``StreamingDenoiser`` with the same
     arguments in any chunking: both run the same frames through the same operations.
     Arguments as for ``StreamingDenoiser``; any length n >= 0 (shorter than one window included).
     """
     denoiser = StreamingDenoiser(model, contract=contract, hop=hop, sample_rate_hz=sample_rate_hz, taper=taper,
-                                 num_threads=num_threads)
-    head = denoiser.process(signal)
-    tail = denoiser.flush()
-    return np.concatenate([head, tail.reshape((-1,) + head.shape[1:])], axis=0)
+                                 num_threads=num_threads, quality=True)
+    (head, head_quality), (tail, tail_quality) = denoiser.process(signal), denoiser.flush()
+    denoised, snr = (np.concatenate([a, b.reshape((-1,) + a.shape[1:])], axis=0)
+                     for a, b in ((head, tail), (head_quality, tail_quality)))
+    return (denoised, snr) if quality else denoised
 
 
 def denoise_windows(windows, model: str | os.PathLike | Model | None = None, *, contract: ModelContract | None = None,

@@ -6,6 +6,7 @@ import contextlib
 import os
 import threading
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 
@@ -13,6 +14,7 @@ from ulde.runtime.chunks import Layout, as_samples
 from ulde.runtime.contract import ModelContract
 from ulde.runtime.framing import DEFAULT_TAPER, make_framing, mirror_pad
 from ulde.runtime.model import Model, ModelBusyError
+from ulde.runtime.quality import QualityTrack, at_device_rate, block_snr_db
 from ulde.runtime.resampling import Resampler, ResamplerState
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
@@ -36,10 +38,12 @@ class _Stream:
     n_out: int = 0  # real samples returned (at the model's rate)
     to_model: ResamplerState | None = None  # device rate -> model rate, where they differ
     from_model: ResamplerState | None = None  # and back
+    quality_track: QualityTrack | None = None  # model-rate quality awaiting its device-rate outputs
 
     def copy(self) -> _Stream:
-        copied = (None if state is None else state.copy() for state in (self.to_model, self.from_model))
-        return replace(self, frame=self.frame.copy(), acc=self.acc.copy(), **dict(zip(("to_model", "from_model"), copied)))
+        resampling = ("to_model", "from_model", "quality_track")
+        copied = {name: None if getattr(self, name) is None else getattr(self, name).copy() for name in resampling}
+        return replace(self, frame=self.frame.copy(), acc=self.acc.copy(), **copied)
 
     def hold(self, dtype: np.dtype) -> None:
         """Make the frame buffer able to hold ``dtype`` samples exactly (float32 widens to float64 once)."""
@@ -71,6 +75,9 @@ class StreamingDenoiser:
             (``runtime/resampling.py``), the output at your rate, one sample per input sample.
         taper: "hann" (default) or "rect" overlap-add weights.
         num_threads: interpreter threads (1 keeps a wearable-like, deterministic single core).
+        quality: make ``process`` and ``flush`` return ``(samples, quality)``: per sample, the estimated
+            input SNR in dB of the block it was released in, from what the model removed there
+            (``runtime/quality.py``; blocks of H model samples, 5 s for the shipped model).
 
     ``process(chunk)`` takes (n,) or (n, leads) float32/float64 samples in mV, any n >= 0, and returns
     the float32 samples that became final, in the same layout; ``flush()`` returns the rest and resets.
@@ -104,7 +111,7 @@ class StreamingDenoiser:
 
     def __init__(self, model: str | os.PathLike | Model | None = None, *, contract: ModelContract | None = None,
                  hop: int | None = None, sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str = DEFAULT_TAPER,
-                 num_threads: int = 1):
+                 num_threads: int = 1, quality: bool = False):
         if isinstance(model, Model):
             if contract is not None:
                 raise ValueError("pass contract= to Model(...), not with an open Model")
@@ -115,6 +122,7 @@ class StreamingDenoiser:
         self._resamplers = None if sample_rate_hz == terms.sample_rate_hz else \
             (Resampler(sample_rate_hz, terms.sample_rate_hz), Resampler(terms.sample_rate_hz, sample_rate_hz))
         self._rate = float(sample_rate_hz)  # checked by Resampler unless it is the model's
+        self._quality = bool(quality)
         self.framing = make_framing(terms.window_samples, terms.recommended_hop_samples if hop is None else hop, taper)
         self._busy = threading.Lock()
         self._stream: _Stream | None = None
@@ -203,10 +211,13 @@ class StreamingDenoiser:
                          fill=pad, skip=pad, head_written=pad == 0)
         if self._resamplers is not None:
             stream.to_model, stream.from_model = (r.new_state(layout.leads) for r in self._resamplers)
+            stream.quality_track = QualityTrack(np.zeros((layout.leads, 0), dtype=np.float32))
         return stream
 
-    def process(self, chunk) -> np.ndarray:
-        """Accept a chunk, return the newly final denoised samples ((m,) or (m, leads) float32 mV).
+    def process(self, chunk):
+        """Accept a chunk, return the newly final denoised samples ((m,) or (m, leads) float32 mV), and
+        with ``quality=True`` also their quality (same shape, float32 dB: the estimated input SNR of
+        each sample's block, runtime/quality.py).
 
         Raises TypeError/ValueError for a bad chunk, and re-raises anything raised while running it,
         without changing any state.
@@ -215,34 +226,51 @@ class StreamingDenoiser:
             samples, layout = as_samples(chunk, None if self._stream is None else self._stream.layout)
             stream = self._new_stream(layout) if self._stream is None else self._stream.copy()
             if self._resamplers is None:
-                out = self._consume(stream, samples)
+                released = self._consume(stream, samples)
             else:
-                to_model, from_model = self._resamplers
-                out = from_model.process(stream.from_model, self._consume(stream, to_model.process(stream.to_model, samples)))
-            out = self._shaped(stream, out)
+                released = self._to_device(stream, self._consume(stream, self._resamplers[0].process(stream.to_model, samples)))
+            out = self._returned(stream, released)
             self._stream = stream  # the commit: nothing above changed self
             return out
 
-    def flush(self) -> np.ndarray:
-        """Return the remaining samples (frames completed by mirroring the stream's end) and reset for a new stream."""
+    def flush(self):
+        """Return the remaining samples (frames completed by mirroring the stream's end), as ``process``
+        does, and reset for a new stream."""
         with self._entered():
             if self._stream is None:
-                return np.zeros(0, dtype=np.float32)
+                return self._returned(None, None)
             stream = self._stream.copy()
             if self._resamplers is None:
-                out = self._flush_frames(stream)
+                released = self._flush_frames(stream)
             else:
-                to_model, from_model = self._resamplers
                 returned = stream.from_model.emitted
-                rest = self._consume(stream, to_model.flush(stream.to_model))
-                rest = from_model.process(stream.from_model, np.concatenate((rest, self._flush_frames(stream)), axis=1))
-                out = np.concatenate((rest, from_model.flush(stream.from_model)), axis=1)
-                out = out[:, : stream.to_model.seen - returned]  # one output per input sample
-            out = self._shaped(stream, out)
+                rest = self._consume(stream, self._resamplers[0].flush(stream.to_model))
+                released = self._to_device(stream, Released.joined([rest, self._flush_frames(stream)]), flushing=True)
+                released = released.first(stream.to_model.seen - returned)  # one output per input sample
+            out = self._returned(stream, released)
             self._stream = None
             return out
 
-    def _flush_frames(self, stream: _Stream) -> np.ndarray:
+    def _to_device(self, stream: _Stream, released: Released, flushing: bool = False) -> Released:
+        """Model-rate samples and quality -> the device-rate outputs they make final (all, when flushing)."""
+        from_model = self._resamplers[1]
+        start = stream.from_model.emitted
+        samples = from_model.process(stream.from_model, released.samples)
+        if flushing:
+            samples = np.concatenate((samples, from_model.flush(stream.from_model)), axis=1)
+        quality = at_device_rate(stream.quality_track, released.quality, range(start, stream.from_model.emitted),
+                                 from_model.up, from_model.down, stream.from_model.seen)
+        return Released(samples, quality)
+
+    def _returned(self, stream: _Stream | None, released: Released | None):
+        """What process/flush return: the samples in the stream's layout, with their quality if asked."""
+        if released is None:
+            empty = np.zeros(0, dtype=np.float32)
+            return (empty, empty.copy()) if self._quality else empty
+        shaped = [_shaped(stream.layout, part) for part in released]
+        return tuple(shaped) if self._quality else shaped[0]
+
+    def _flush_frames(self, stream: _Stream) -> Released:
         """The model-rate samples still buffered: the last frames, completed by mirroring the stream's end."""
         frames = np.zeros((0,) + stream.frame.shape, dtype=stream.frame.dtype)
         if stream.n_out < stream.n_in:
@@ -259,7 +287,7 @@ class StreamingDenoiser:
         with self._entered():
             twin = object.__new__(type(self))
             twin._model, twin.framing = self._model.reopened(), self.framing
-            twin._rate, twin._resamplers = self._rate, self._resamplers
+            twin._rate, twin._resamplers, twin._quality = self._rate, self._resamplers, self._quality
             twin._busy = threading.Lock()
             twin._stream = None if self._stream is None else self._stream.copy()
             return twin
@@ -274,7 +302,7 @@ class StreamingDenoiser:
         frame[:, :head] = mirror_pad(frame[:, head:end], head, 0)[:, :head]
         stream.head_written = True
 
-    def _consume(self, stream: _Stream, samples: np.ndarray) -> np.ndarray:
+    def _consume(self, stream: _Stream, samples: np.ndarray) -> Released:
         """Buffer the samples; the frames they complete run FRAMES_PER_BATCH at a time, each batch framed
         as strided views of one slab (the buffered samples followed by the chunk's next ones)."""
         stream.hold(samples.dtype)
@@ -294,22 +322,25 @@ class StreamingDenoiser:
             stream.fill = rest.shape[1]
         stream.frame[:, stream.fill : stream.fill + n - pos] = samples[:, pos:]
         stream.fill += n - pos
-        return self._joined(stream, blocks)
+        return Released.joined(blocks, stream.layout.leads)
 
-    def _overlap_add(self, stream: _Stream, frames: np.ndarray, limit: int | None = None) -> np.ndarray:
+    def _overlap_add(self, stream: _Stream, frames: np.ndarray, limit: int | None = None) -> Released:
         """Denoise consecutive frames (k, leads, T), add each into the accumulator and pop its H final
-        samples; (leads, m) with m <= k * H, at most ``limit`` (the rest of a flushed stream).
+        samples; (leads, m) with m <= k * H, at most ``limit`` (the rest of a flushed stream), and
+        their quality (runtime/quality.py: each H-sample block's estimated input SNR).
 
         The model runs the frames FRAMES_PER_BATCH at a time (runtime/model.py): element by element the
         same operations as frame by frame, and each position sums its frames' contributions in frame
         order, so any chunking gives the same output.
         """
-        hop, window, blocks = self.hop_samples, self.window_samples, []
+        hop, window, leads = self.hop_samples, self.window_samples, stream.layout.leads
+        outputs, inputs, lengths = [], [], []
         for start in range(0, len(frames), FRAMES_PER_BATCH):
-            denoised = self._model.denoise_frames(frames[start : start + FRAMES_PER_BATCH])  # a fresh array
+            batch = frames[start : start + FRAMES_PER_BATCH]
+            denoised = self._model.denoise_frames(batch)  # a fresh array
             denoised *= self.framing.taper
             count = len(denoised)
-            summed = np.zeros((stream.layout.leads, (count - 1) * hop + window), dtype=np.float32)
+            summed = np.zeros((leads, (count - 1) * hop + window), dtype=np.float32)
             summed[:, :window] = stream.acc
             for index, contribution in enumerate(denoised):
                 summed[:, index * hop : index * hop + window] += contribution
@@ -318,20 +349,41 @@ class StreamingDenoiser:
             stream.acc[:, window - hop :] = 0.0
             drop = min(stream.skip, count * hop)
             stream.skip -= drop
-            blocks.append(final.reshape(-1, count * hop)[:, drop:])
-        out = self._joined(stream, blocks)
-        out = out if limit is None else out[:, :limit]
+            outputs.append(final.reshape(-1, count * hop)[:, drop:])
+            inputs.append(batch[:, :, :hop].transpose(1, 0, 2).reshape(leads, count * hop)[:, drop:])
+            lengths += [hop - min(hop, max(0, drop - i * hop)) for i in range(count)]
+        out, x = (_side_by_side(parts, leads) for parts in (outputs, inputs))
+        if limit is not None:
+            out, x = out[:, :limit], x[:, :limit]
         stream.n_out += out.shape[1]
-        return out
+        kept = np.diff(np.minimum(np.cumsum([0] + lengths), out.shape[1]))
+        return Released(out, block_snr_db(x, out, kept[kept > 0]))
+
+
+class Released(NamedTuple):
+    """Samples a call makes final, (leads, m) float32 mV, and their quality, (leads, m) float32 dB."""
+
+    samples: np.ndarray
+    quality: np.ndarray
 
     @staticmethod
-    def _joined(stream: _Stream, blocks: list) -> np.ndarray:
-        """(leads, m) blocks side by side: (leads, sum of m)."""
-        if not blocks:
-            return np.zeros((stream.layout.leads, 0), dtype=np.float32)
-        return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+    def joined(parts: list[Released], leads: int | None = None) -> Released:
+        if not parts:
+            empty = np.zeros((leads, 0), dtype=np.float32)
+            return Released(empty, empty.copy())
+        return Released(*(_side_by_side([getattr(p, name) for p in parts], leads) for name in Released._fields))
 
-    @staticmethod
-    def _shaped(stream: _Stream, out: np.ndarray) -> np.ndarray:
-        out = out.astype(np.float32, copy=False)
-        return out[0].copy() if stream.layout.ndim == 1 else np.ascontiguousarray(out.T)
+    def first(self, count: int) -> Released:
+        return Released(self.samples[:, :count], self.quality[:, :count])
+
+
+def _side_by_side(blocks: list[np.ndarray], leads: int | None) -> np.ndarray:
+    """(leads, m) blocks side by side: (leads, sum of m)."""
+    if not blocks:
+        return np.zeros((leads, 0), dtype=np.float32)
+    return blocks[0] if len(blocks) == 1 else np.concatenate(blocks, axis=1)
+
+
+def _shaped(layout: Layout, out: np.ndarray) -> np.ndarray:
+    out = out.astype(np.float32, copy=False)
+    return out[0].copy() if layout.ndim == 1 else np.ascontiguousarray(out.T)

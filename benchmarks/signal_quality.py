@@ -1,0 +1,112 @@
+"""The runtime's signal-quality output against the true input SNR of each released block.
+
+    python -m benchmarks.signal_quality --data-dir <data> --model runtime/models/ulde_int8.tflite --out docs/signal_quality.json
+
+Test records of CPSC 2018 and MIT-BIH; each NSTDB noise type alone (bw, em, ma) scaled per 10 s window
+to an input SNR of -6 ... 30 dB (seed 7, as ulde.model.evaluate), and no noise. Each lead's consecutive
+windows are streamed as one signal with ``quality=True``; each released block (H samples) is scored:
+estimate = the quality output over it; truth = 10 log10(sum clean^2 / sum noise^2) over it, both parts
+about their block mean (runtime/quality.py's definition). Reported per noise type: Spearman's rho and
+the mean absolute error over the noisy blocks, and the median and 5th percentile of the estimate on
+clean blocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.streaming_quality import SEED, lead_runs
+from ulde.runtime import StreamingDenoiser, denoise
+
+SNRS_DB = (-6, 0, 6, 12, 18, 24, 30)
+DATABASES = ("cpsc2018", "mitdb")
+
+
+def centred_energy(blocks: np.ndarray) -> np.ndarray:
+    return np.sum((blocks - blocks.mean(axis=1, keepdims=True)) ** 2, axis=1)
+
+
+def scored_blocks(model: Path, clean: np.ndarray, noisy: np.ndarray, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """(estimate, truth) per complete block of one lead signal, dB."""
+    _, quality = denoise(noisy, model, quality=True)
+    count = len(clean) // hop
+    shape = (count, hop)
+    estimate = quality[: count * hop].reshape(shape)[:, 0]
+    noise = (noisy - clean)[: count * hop].reshape(shape)
+    with np.errstate(divide="ignore"):
+        truth = 10 * np.log10(centred_energy(clean[: count * hop].reshape(shape)) / centred_energy(noise))
+    return estimate.astype(np.float64), truth
+
+
+def measure(model: Path, data_dir: Path, databases=DATABASES, snrs=SNRS_DB) -> dict:
+    from scipy.stats import spearmanr
+
+    from ulde.model.datasets import eval_set
+    from ulde.model.noise import SINGLE_TYPE_GROUPS
+    from ulde.model.splits import load_splits
+
+    d = StreamingDenoiser(model)
+    hop = d.hop_samples
+    if d.framing.left_pad % hop:
+        raise ValueError("blocks align with the record only when T - H is a multiple of H")
+    result = {"model": str(model), "split": "test", "seed": SEED, "snrs_db": list(snrs), "noise_types": {}}
+    clean_estimates = []
+    for group in SINGLE_TYPE_GROUPS:
+        estimates, truths, per_snr = [], [], {}
+        for snr in snrs:
+            pairs = []
+            for database in databases:
+                records = load_splits()["clean"][database]["test"]
+                s = eval_set(data_dir, database, records, "test", group, SEED, snr_db=snr)
+                for run in lead_runs(s.labels):
+                    pairs.append(scored_blocks(model, s.clean[run].reshape(-1), s.noisy[run].reshape(-1), hop))
+                    if group is SINGLE_TYPE_GROUPS[0] and snr == snrs[0]:
+                        clean = s.clean[run].reshape(-1)
+                        clean_estimates.append(scored_blocks(model, clean, clean, hop)[0])
+            e, t = (np.concatenate(part) for part in zip(*pairs))
+            per_snr[f"{snr:g}"] = {"median_estimate_db": float(np.median(e)), "median_truth_db": float(np.median(t)),
+                                   "mae_db": float(np.mean(np.abs(e - t)))}
+            estimates.append(e)
+            truths.append(t)
+        e, t = np.concatenate(estimates), np.concatenate(truths)
+        result["noise_types"][group.name] = {"blocks": int(len(e)), "spearman_rho": float(spearmanr(e, t)[0]),
+                                             "mae_db": float(np.mean(np.abs(e - t))), "by_snr": per_snr}
+    clean = np.concatenate(clean_estimates)
+    result["clean"] = {"blocks": int(len(clean)), "median_estimate_db": float(np.median(clean)),
+                       "p5_estimate_db": float(np.percentile(clean, 5))}
+    return result
+
+
+def table(result: dict) -> str:
+    snrs = result["snrs_db"]
+    lines = ["| noise | blocks | Spearman rho | MAE (dB) | " + " | ".join(f"{s:g} dB: est / MAE" for s in snrs) + " |",
+             "|---|---|---|---|" + "---|" * len(snrs)]
+    for name, row in result["noise_types"].items():
+        cells = [f"{row['by_snr'][f'{s:g}']['median_estimate_db']:.1f} / {row['by_snr'][f'{s:g}']['mae_db']:.1f}" for s in snrs]
+        lines.append(f"| {name} | {row['blocks']} | {row['spearman_rho']:.3f} | {row['mae_db']:.2f} | " + " | ".join(cells) + " |")
+    c = result["clean"]
+    lines.append(f"\nclean input: {c['blocks']} blocks, estimate median {c['median_estimate_db']:.1f} dB, "
+                 f"5th percentile {c['p5_estimate_db']:.1f} dB")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data-dir", type=Path, required=True)
+    p.add_argument("--model", type=Path, default=None, help="model file (default: the shipped int8 TFLite)")
+    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
+    args = p.parse_args(argv)
+    result = measure(args.model, args.data_dir)
+    print(table(result))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
