@@ -211,7 +211,8 @@ class StreamingDenoiser:
                          fill=pad, skip=pad, head_written=pad == 0)
         if self._resamplers is not None:
             stream.to_model, stream.from_model = (r.new_state(layout.leads) for r in self._resamplers)
-            stream.quality_track = QualityTrack(np.zeros((layout.leads, 0), dtype=np.float32))
+            if self._quality:
+                stream.quality_track = QualityTrack(np.zeros((layout.leads, 0), dtype=np.float32))
         return stream
 
     def process(self, chunk):
@@ -245,7 +246,8 @@ class StreamingDenoiser:
             else:
                 returned = stream.from_model.emitted
                 rest = self._consume(stream, self._resamplers[0].flush(stream.to_model))
-                released = self._to_device(stream, Released.joined([rest, self._flush_frames(stream)]), flushing=True)
+                rest = Released.joined([rest, self._flush_frames(stream)], stream.layout.leads, self._quality)
+                released = self._to_device(stream, rest, flushing=True)
                 released = released.first(stream.to_model.seen - returned)  # one output per input sample
             out = self._returned(stream, released)
             self._stream = None
@@ -258,6 +260,8 @@ class StreamingDenoiser:
         samples = from_model.process(stream.from_model, released.samples)
         if flushing:
             samples = np.concatenate((samples, from_model.flush(stream.from_model)), axis=1)
+        if released.quality is None:
+            return Released(samples, None)
         quality = at_device_rate(stream.quality_track, released.quality, range(start, stream.from_model.emitted),
                                  from_model.up, from_model.down, stream.from_model.seen)
         return Released(samples, quality)
@@ -267,8 +271,9 @@ class StreamingDenoiser:
         if released is None:
             empty = np.zeros(0, dtype=np.float32)
             return (empty, empty.copy()) if self._quality else empty
-        shaped = [_shaped(stream.layout, part) for part in released]
-        return tuple(shaped) if self._quality else shaped[0]
+        if not self._quality:
+            return _shaped(stream.layout, released.samples)
+        return tuple(_shaped(stream.layout, part) for part in released)
 
     def _flush_frames(self, stream: _Stream) -> Released:
         """The model-rate samples still buffered: the last frames, completed by mirroring the stream's end."""
@@ -322,7 +327,7 @@ class StreamingDenoiser:
             stream.fill = rest.shape[1]
         stream.frame[:, stream.fill : stream.fill + n - pos] = samples[:, pos:]
         stream.fill += n - pos
-        return Released.joined(blocks, stream.layout.leads)
+        return Released.joined(blocks, stream.layout.leads, self._quality)
 
     def _overlap_add(self, stream: _Stream, frames: np.ndarray, limit: int | None = None) -> Released:
         """Denoise consecutive frames (k, leads, T), add each into the accumulator and pop its H final
@@ -350,31 +355,31 @@ class StreamingDenoiser:
             drop = min(stream.skip, count * hop)
             stream.skip -= drop
             outputs.append(final.reshape(-1, count * hop)[:, drop:])
-            inputs.append(batch[:, :, :hop].transpose(1, 0, 2).reshape(leads, count * hop)[:, drop:])
-            lengths += [hop - min(hop, max(0, drop - i * hop)) for i in range(count)]
-        out, x = (_side_by_side(parts, leads) for parts in (outputs, inputs))
-        if limit is not None:
-            out, x = out[:, :limit], x[:, :limit]
+            if self._quality:
+                inputs.append(batch[:, :, :hop].transpose(1, 0, 2).reshape(leads, count * hop)[:, drop:])
+                lengths += [hop - min(hop, max(0, drop - i * hop)) for i in range(count)]
+        out = _side_by_side(outputs, leads)[:, :limit]
         stream.n_out += out.shape[1]
+        if not self._quality:
+            return Released(out, None)
         kept = np.diff(np.minimum(np.cumsum([0] + lengths), out.shape[1]))
-        return Released(out, block_snr_db(x, out, kept[kept > 0]))
+        return Released(out, block_snr_db(_side_by_side(inputs, leads)[:, :limit], out, kept[kept > 0]))
 
 
 class Released(NamedTuple):
-    """Samples a call makes final, (leads, m) float32 mV, and their quality, (leads, m) float32 dB."""
+    """Samples a call makes final, (leads, m) float32 mV, and their quality, (leads, m) float32 dB
+    (None unless the stream was asked for it: then it costs nothing)."""
 
     samples: np.ndarray
-    quality: np.ndarray
+    quality: np.ndarray | None
 
     @staticmethod
-    def joined(parts: list[Released], leads: int | None = None) -> Released:
-        if not parts:
-            empty = np.zeros((leads, 0), dtype=np.float32)
-            return Released(empty, empty.copy())
-        return Released(*(_side_by_side([getattr(p, name) for p in parts], leads) for name in Released._fields))
+    def joined(parts: list[Released], leads: int, quality: bool) -> Released:
+        samples = _side_by_side([p.samples for p in parts], leads)
+        return Released(samples, _side_by_side([p.quality for p in parts], leads) if quality else None)
 
     def first(self, count: int) -> Released:
-        return Released(self.samples[:, :count], self.quality[:, :count])
+        return Released(self.samples[:, :count], None if self.quality is None else self.quality[:, :count])
 
 
 def _side_by_side(blocks: list[np.ndarray], leads: int | None) -> np.ndarray:
