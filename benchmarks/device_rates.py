@@ -13,14 +13,13 @@ to native (negative: worse).
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.measurement_cli import run_measurement
 from benchmarks.streaming_quality import SEED, lead_runs
 from ulde.runtime import denoise
 
@@ -73,16 +72,7 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", type=Path, required=True)
-    p.add_argument("--model", type=Path, default=None, help="model file (default: the shipped int8 TFLite)")
-    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
-    args = p.parse_args(argv)
-    result = measure(args.model, args.data_dir)
-    print(table(result))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+    return run_measurement(__doc__.splitlines()[0], measure, table, argv)
 
 
 if __name__ == "__main__":

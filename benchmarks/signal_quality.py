@@ -13,13 +13,12 @@ clean blocks.
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.measurement_cli import run_measurement
 from benchmarks.streaming_quality import SEED, lead_runs
 from ulde.runtime import StreamingDenoiser, denoise
 
@@ -96,16 +95,7 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", type=Path, required=True)
-    p.add_argument("--model", type=Path, default=None, help="model file (default: the shipped int8 TFLite)")
-    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
-    args = p.parse_args(argv)
-    result = measure(args.model, args.data_dir)
-    print(table(result))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+    return run_measurement(__doc__.splitlines()[0], measure, table, argv)
 
 
 if __name__ == "__main__":
