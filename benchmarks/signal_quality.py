@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.measurement_cli import run_measurement
-from benchmarks.streaming_quality import SEED, lead_runs
+from benchmarks.streaming_quality import lead_runs
+from ulde.model.datasets import EVAL_SEED
 from ulde.runtime import StreamingDenoiser, denoise
 
 SNRS_DB = (-6, 0, 6, 12, 18, 24, 30)
@@ -51,7 +52,7 @@ def block_pairs(model: Path, data_dir: Path, split: str, group, snr: float, data
 
     pairs, cleans = [], []
     for database in databases:
-        s = eval_set(data_dir, database, load_splits()["clean"][database][split], split, group, SEED, snr_db=snr)
+        s = eval_set(data_dir, database, load_splits()["clean"][database][split], split, group, EVAL_SEED, snr_db=snr)
         for run in lead_runs(s.labels):
             cleans.append(s.clean[run].reshape(-1))
             pairs.append(scored_blocks(model, cleans[-1], s.noisy[run].reshape(-1), hop))
@@ -77,7 +78,7 @@ def measure(model: Path, data_dir: Path, databases=DATABASES, snrs=SNRS_DB) -> d
     hop = d.hop_samples
     if d.framing.left_pad % hop:
         raise ValueError("blocks align with the record only when T - H is a multiple of H")
-    result = {"model": str(model), "split": "test", "seed": SEED, "snrs_db": list(snrs), "noise_types": {}}
+    result = {"model": str(model), "split": "test", "seed": EVAL_SEED, "snrs_db": list(snrs), "noise_types": {}}
     pooled = {"val": ([], []), "test": {}}
     clean_estimates = []
     for group in SINGLE_TYPE_GROUPS:

@@ -20,11 +20,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ulde.model.datasets import EVAL_SEED
 from ulde.runtime import StreamingDenoiser, denoise_windows
 
 CONFIGS = (("rect", 1.0), ("hann", 1.0), ("rect", 0.5), ("hann", 0.5), ("hann", 0.25), ("hann", 0.125))
 """(taper, hop as a fraction of the window)."""
-DATABASE, SEED = "cpsc2018", 7
+DATABASE = "cpsc2018"
 
 
 def lead_runs(labels: list[str]) -> list[np.ndarray]:
@@ -60,9 +61,9 @@ def measure(model: Path, data_dir: Path, configs=CONFIGS) -> dict:
     from ulde.model.splits import load_splits
 
     records = load_splits()["clean"][DATABASE]["test"]
-    result = {"model": str(model), "database": DATABASE, "split": "test", "seed": SEED, "groups": {}}
+    result = {"model": str(model), "database": DATABASE, "split": "test", "seed": EVAL_SEED, "groups": {}}
     for group in GROUPS:
-        s = eval_set(data_dir, DATABASE, records, "test", group, SEED)
+        s = eval_set(data_dir, DATABASE, records, "test", group, EVAL_SEED)
         snri = lambda den: float(np.mean(window_metrics(s.clean, s.noisy, den)["snr_improvement_db"]))  # noqa: E731
         runs = lead_runs(s.labels)
         row = {"windows": len(s.clean), "lead_runs": len(runs), "offline_db": snri(offline(model, s.noisy))}

@@ -16,13 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ulde.model.datasets import eval_set
+from ulde.model.datasets import EVAL_SEED, eval_set
 from ulde.model.metrics import snr_db
 from ulde.model.noise import GROUPS
 from ulde.model.splits import load_splits
 from ulde.runtime import denoise_windows
 
-SEED = 7
 
 
 def score(folder: Path, data_dir: Path, windows: int) -> dict[str, dict[str, float]]:
@@ -30,7 +29,7 @@ def score(folder: Path, data_dir: Path, windows: int) -> dict[str, dict[str, flo
     records = load_splits()["clean"]["cpsc2018"]["val"]
     rows = {}
     for group in GROUPS:
-        s = eval_set(data_dir, "cpsc2018", records, "val", group, SEED)
+        s = eval_set(data_dir, "cpsc2018", records, "val", group, EVAL_SEED)
         clean, noisy = s.clean[:windows], s.noisy[:windows]
         exact, int8 = (denoise_windows(noisy, folder / name) for name in ("ulde_float.tflite", "ulde_int8.tflite"))
         snr_in = snr_db(clean, noisy)

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from ulde.export.shipped_data import CALIBRATION_FILE, PARITY_FILE, load, shipped_dir
-from ulde.model.datasets import clean_leads, eval_set, noise_part
+from ulde.model.datasets import EVAL_SEED, clean_leads, eval_set, noise_part
 from ulde.model.mixtures import PAPER, TrainingMixtures
 from ulde.model.noise import GROUPS
 from ulde.model.splits import load_splits
@@ -21,7 +21,6 @@ from ulde.model.splits import load_splits
 DATABASE = "cpsc2018"
 CALIBRATION_PER_GROUP = 80  # 240 windows: >= 200, and every group's noise statistics represented
 CALIBRATION_SEED = 4  # fixed: the same checkpoint and data always give the same int8 model
-PARITY_SEED = 2  # noise draw of the test windows (training used seed 1 for its validation windows)
 
 ParitySet = tuple[str, np.ndarray, np.ndarray, list[str]]
 """(group name, clean (n, T) float32 mV, noisy (n, T) float32 mV, window labels)."""
@@ -40,10 +39,10 @@ def parity_from_data(data_dir: Path, n_windows: int | None = None) -> list[Parit
     records = load_splits()["clean"][DATABASE]["test"]
     sets = []
     for group in GROUPS:
-        full = eval_set(data_dir, DATABASE, records, "test", group, PARITY_SEED)
+        full = eval_set(data_dir, DATABASE, records, "test", group, EVAL_SEED)
         keep = np.arange(len(full.clean))
         if n_windows is not None:
-            keep = np.sort(np.random.default_rng(PARITY_SEED).permutation(len(full.clean))[:n_windows])
+            keep = np.sort(np.random.default_rng(EVAL_SEED).permutation(len(full.clean))[:n_windows])
         sets.append((group.name, full.clean[keep], full.noisy[keep], [full.labels[i] for i in keep]))
     return sets
 
@@ -72,7 +71,7 @@ def parity_sets(data_dir: Path | None) -> tuple[list[ParitySet], dict]:
         labels = [str(s) for s in stored["labels"]]
         sets = [(g.name, stored["clean"], stored[f"noisy_{g.name}"], labels) for g in GROUPS]
         source = f"shipped set ulde/export/calibration/{PARITY_FILE} ({DATABASE} test split subset + NSTDB test part)"
-    return sets, {"source": source, "windows_per_group": int(len(sets[0][1])), "seed": PARITY_SEED}
+    return sets, {"source": source, "windows_per_group": int(len(sets[0][1])), "seed": EVAL_SEED}
 
 
 def shipped_files() -> list[Path]:

@@ -10,15 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from ulde.model.datadir import DataDirError, resolve_data_dir
-from ulde.model.datasets import CLEAN_SOURCES, clean_leads, clean_windows, eval_set
+from ulde.model.datasets import CLEAN_SOURCES, EVAL_SEED, clean_leads, clean_windows, eval_set
 from ulde.model.metrics import snr_db
 from ulde.model.noise import GROUPS
 from ulde.model.records import RecordError
 from ulde.model.splits import NEVER_TRAIN, SPLIT_NAMES, load_splits
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
-
-EVAL_SEED = 7
-"""Seed of the noise drawn for the validation and test windows (shared with ulde-eval)."""
 
 PERCENTILES = (5, 25, 50, 75, 95)
 

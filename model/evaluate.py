@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ulde.model.datadir import require_records
-from ulde.model.datasets import EvalSet, eval_set
+from ulde.model.datasets import EVAL_SEED, EvalSet, eval_set
 from ulde.model.metrics import snr_db, summarize, window_metrics
 from ulde.model.noise import CONTROLLED_SNRS_DB, GROUPS, SINGLE_TYPE_GROUPS
 from ulde.model.records import load_clean_leads, read_record
@@ -23,7 +23,6 @@ from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
 Denoiser = Callable[[np.ndarray], np.ndarray]
 
-EVAL_SEED = 7
 STRESS_RECORDS = ("118", "119")
 STRESS_SNR_TAGS = ("24", "18", "12", "06", "00", "_6")
 STRESS_NOISE_ON_MINUTES = (5, 9, 13, 17, 21, 25)  # NSTDB: noise on for 2 min from each of these
