@@ -154,3 +154,16 @@ def test_tflite_route_uses_the_conv2d_twin_without_per_conv_reshapes(exported):
     assert "never from this manifest" in manifest["contract_rules"]["where"]
     operators = tflite_graph.operator_counts((exported.out / "ulde_int8.tflite").read_bytes())
     assert operators.get("RESHAPE", 0) <= 2 + 2 * NETWORK_LEVELS  # input, output, and two per ShuffleUpsample
+
+
+def test_the_shipped_student_passes_the_default_int8_gate_on_the_shipped_sets(tmp_path, monkeypatch):
+    """The gate the untrained fixture cannot check: the real student, default limit, shipped windows."""
+    from ulde.export.cli import main
+    from ulde.export.parity import DEFAULT_MAX_INT8_LOSS_DB
+
+    monkeypatch.delenv("ULDE_DATA", raising=False)
+    out = tmp_path / "export"
+    assert main(["--int8", "--out", str(out)]) == 0
+    report = json.loads((out / "parity.json").read_text())
+    assert report["passed"] and report["max_int8_loss_db"] == DEFAULT_MAX_INT8_LOSS_DB
+    assert all(row["int8_loss_db"] <= DEFAULT_MAX_INT8_LOSS_DB for row in report["groups"].values())
