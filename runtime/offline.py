@@ -24,11 +24,16 @@ def denoise(signal, model: str | os.PathLike | Model | None = None, *, contract:
     Arguments as for ``StreamingDenoiser``; any length n >= 0 (shorter than one window included).
     """
     denoiser = StreamingDenoiser(model, contract=contract, hop=hop, sample_rate_hz=sample_rate_hz, taper=taper,
-                                 num_threads=num_threads, quality=True)
-    (head, head_quality), (tail, tail_quality) = denoiser.process(signal), denoiser.flush()
-    denoised, snr = (np.concatenate([a, b.reshape((-1,) + a.shape[1:])], axis=0)
-                     for a, b in ((head, tail), (head_quality, tail_quality)))
-    return (denoised, snr) if quality else denoised
+                                 num_threads=num_threads, quality=quality)
+    head, tail = denoiser.process(signal), denoiser.flush()
+    if not quality:
+        return _joined(head, tail)
+    return tuple(_joined(a, b) for a, b in zip(head, tail))
+
+
+def _joined(head: np.ndarray, tail: np.ndarray) -> np.ndarray:
+    """process() then flush() output as one array (an empty flush comes back (0,) whatever the layout)."""
+    return np.concatenate([head, tail.reshape((-1,) + head.shape[1:])], axis=0)
 
 
 def denoise_windows(windows, model: str | os.PathLike | Model | None = None, *, contract: ModelContract | None = None,

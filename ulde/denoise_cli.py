@@ -22,7 +22,7 @@ import numpy as np
 from ulde.runtime import StreamingDenoiser
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
-CHUNK_SECONDS = 60  # one process() call per minute of signal at the model's rate
+CHUNK_SECONDS = 60  # one process() call per minute of signal, at the file's rate
 PROGRESS_MIN_SECONDS = 600  # records shorter than 10 min finish before a bar is useful
 UNIT_TO_MV = {"mv": 1.0, "uv": 1e-3, "µv": 1e-3, "μv": 1e-3, "v": 1e3}
 """Physical units the CLI converts to and from the model's mV (WFDB header units, case-insensitive)."""
