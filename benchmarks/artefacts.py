@@ -1,7 +1,8 @@
 """Which model files and checkpoint the benchmarks measure: the shipped ones, or those named by env vars.
 
     ULDE_BENCH_MODELS=/tmp/bench-models   folder of an ``ulde-export`` (ulde_int8.tflite, ulde_float.tflite,
-                                          ulde.onnx, manifest.json; ulde_int8.onnx if exported)
+                                          ulde.onnx, ulde_int8_low_latency.tflite, manifest.json;
+                                          ulde_int8.onnx if exported)
     ULDE_BENCH_CKPT=/tmp/s.pt             checkpoint for the torch eager reference and the parameter count
 
 A missing file is an error, never a skip: these benchmarks gate a release.
@@ -20,7 +21,8 @@ from ulde.runtime.model_file import shipped_model
 MODELS_ENV_VAR = "ULDE_BENCH_MODELS"
 CHECKPOINT_ENV_VAR = "ULDE_BENCH_CKPT"
 INT8_TFLITE, FLOAT_TFLITE, FLOAT_ONNX, INT8_ONNX = "ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx", "ulde_int8.onnx"
-REQUIRED = (INT8_TFLITE, FLOAT_TFLITE, FLOAT_ONNX, MANIFEST)
+INT8_LOW_LATENCY_TFLITE = "ulde_int8_low_latency.tflite"
+REQUIRED = (INT8_TFLITE, FLOAT_TFLITE, FLOAT_ONNX, INT8_LOW_LATENCY_TFLITE, MANIFEST)
 
 
 class MissingArtefactError(FileNotFoundError):
@@ -36,6 +38,7 @@ class Artefacts:
     float_tflite: Path
     float_onnx: Path
     int8_onnx: Path | None
+    int8_low_latency_tflite: Path
     manifest: dict
     origin: str  # "shipped" or "$ULDE_BENCH_MODELS"
 
@@ -54,7 +57,7 @@ def find_artefacts() -> Artefacts:
         )
     int8_onnx = folder / INT8_ONNX
     return Artefacts(folder, folder / INT8_TFLITE, folder / FLOAT_TFLITE, folder / FLOAT_ONNX,
-                     int8_onnx if int8_onnx.is_file() else None, json.loads((folder / MANIFEST).read_text()), origin)
+                     int8_onnx if int8_onnx.is_file() else None, folder / INT8_LOW_LATENCY_TFLITE, json.loads((folder / MANIFEST).read_text()), origin)
 
 
 def find_checkpoint() -> Path:

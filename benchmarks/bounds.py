@@ -18,6 +18,10 @@ the cost of redoing that work with the caches an interpreter call leaves behind,
 host's caches and its other tenants (docs/runtime.md gives figures)."""
 REALTIME_FACTOR_MIN = 2000.0
 """Seconds of signal per second of compute, int8 TFLite streaming on one thread."""
+LOW_LATENCY_MAX_SECONDS = 1.0
+"""The low-latency mode's algorithmic latency (``StreamingDenoiser.latency_seconds``), issue 15."""
+LOW_LATENCY_COMPUTE_RATIO_MAX = 4.0
+"""Its multiply-accumulates per second of signal against the 10 s mode's, issue 15."""
 PEAK_RSS_MAX_MIB = 64.0
 """Peak resident memory of a fresh process that imports the runtime and streams 1 h (MiB = 2**20 bytes)."""
 RSS_GROWTH_MAX = 0.02

@@ -26,7 +26,7 @@ def render_block(doc: dict) -> str:
     """The Markdown table of the headline figures (without the markers)."""
     f, env = doc["footprint"], doc["environment"]
     int8, floats = (doc["latency_window"]["contenders"][k] for k in ("tflite_int8", "tflite_float"))
-    minute = doc["latency_minute"]
+    minute, low = doc["latency_minute"], doc["low_latency"]
     sizes = f["files"]
     lines = [
         "| figure | value |", "|---|---|",
@@ -39,6 +39,9 @@ def render_block(doc: dict) -> str:
         f"{int8['p95_ms']:.2f} ms p95 ({floats['median_ms']:.2f} ms, {floats['p95_ms']:.2f} ms) |",
         f"| real-time factor, int8 streaming, 1 thread | {minute['realtime_factor_cpu']['tflite_int8']:,.0f}x "
         f"(CPU time), {minute['realtime_factor']['tflite_int8']:,.0f}x (wall clock) |",
+        f"| low-latency mode: latency; MACs (CPU time) per second of signal vs the 10 s mode | "
+        f"{low['modes']['low-latency']['latency_seconds']:.2f} s; {low['low_latency_over_10_s']['macs_per_second']:.2f}x "
+        f"({low['low_latency_over_10_s']['cpu_ms_per_minute']:.2f}x) |",
         f"| peak memory, fresh process streaming 1 h | {doc['memory']['peak_mib']:.1f} MiB |",
         "",
         "| noise group | input SNR (dB) | SNR improvement, float (dB) | SNR improvement, int8 (dB) | band-pass (dB) |",

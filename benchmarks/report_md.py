@@ -55,6 +55,18 @@ def _latency(doc: dict) -> list[str]:
                 f"{s['own_work_cpu_us_per_call']:.1f} µs + cache effect {s['cache_effect_cpu_us_per_call']:.1f} µs); "
                 f"ratio of CPU medians {s['ratio_of_cpu_medians']:.3f}x; wall clock: ratio of medians "
                 f"{s['ratio_of_medians']:.3f}x, median of per-round ratios {s['median_of_round_ratios']:.3f}x", ""]
+    if "low_latency" in doc:
+        low = doc["low_latency"]
+        out += ["## Low-latency mode against the 10 s mode (one thread)", "", low["method"], "",
+                "| mode | window / hop (samples) | latency (s) | calls per second | MACs per second | CPU ms per minute (wall) |",
+                "|---|---|---|---|---|---|"]
+        for name, m in low["modes"].items():
+            out.append(f"| {name} | {m['window_samples']} / {m['hop_samples']} | {m['latency_seconds']:.3f} | "
+                       f"{m['calls_per_second']:.3f} | {m['macs_per_second'] / 1e6:.2f} M | "
+                       f"{m['cpu_ms_per_minute']:.2f} ({m['wall_ms_per_minute']:.2f}) |")
+        r = low["low_latency_over_10_s"]
+        out += ["", f"Low-latency / 10 s: calls {r['calls_per_second']:.2f}x, MACs {r['macs_per_second']:.3f}x, "
+                f"CPU time {r['cpu_ms_per_minute']:.2f}x.", ""]
     return out
 
 

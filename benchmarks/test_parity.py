@@ -20,6 +20,7 @@ import pytest
 
 from benchmarks.collector import require
 from ulde.export.backends import denoise_all_routes
+from ulde.export.variants import TEN_SECOND
 from ulde.export.parity import BACKENDS, parity_report
 from ulde.model.baselines import bandpass
 from ulde.model.metrics import window_metrics
@@ -36,7 +37,7 @@ def int8_parity(artefacts, network, eval_data, results) -> dict:
     sets = [(name, s.clean, s.noisy, s.labels) for name, s in eval_data.sets.items()]
     outputs = {backend: {} for backend in BACKENDS}
     for name, _, noisy, _ in sets:
-        routes = denoise_all_routes(network, artefacts.float_onnx, artefacts.float_tflite, artefacts.int8_tflite, noisy)
+        routes = denoise_all_routes(TEN_SECOND, network, artefacts.float_onnx, artefacts.float_tflite, artefacts.int8_tflite, noisy)
         for route, denoised in routes.items():
             outputs[route][name] = denoised
     report = parity_report(sets, outputs, eval_data.bounds.int8_loss_db)

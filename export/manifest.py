@@ -13,11 +13,11 @@ from pathlib import Path
 
 from ulde.model.checkpoint import file_sha256
 from ulde.model.provenance import provenance
-from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
+from ulde.export.variants import TEN_SECOND
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "ulde-export-manifest/1"
-RECOMMENDED_HOP_SAMPLES = WINDOW_SAMPLES // 2  # 1800 samples (5 s): each sample is seen in two windows
 DISTRIBUTIONS = ("torch", "onnx", "onnxscript", "onnxruntime", "onnxsim", "onnx2tf", ("tensorflow", "tensorflow-cpu"),
                  "tf_keras", "ai-edge-litert", "tflite-micro", "numpy", "flatbuffers")
 
@@ -46,8 +46,8 @@ def build_manifest(checkpoint: dict, artefacts: dict[str, dict], sections: dict)
         "format": MANIFEST_FORMAT,
         **provenance(),
         "sample_rate_hz": SAMPLE_RATE_HZ,
-        "window_samples": WINDOW_SAMPLES,
-        "recommended_hop_samples": RECOMMENDED_HOP_SAMPLES,
+        "window_samples": TEN_SECOND.window,
+        "recommended_hop_samples": TEN_SECOND.hop,
         "checkpoint": checkpoint,
         "artefacts": dict(sorted(artefacts.items())),
         **sections,

@@ -70,8 +70,8 @@ def to_markdown(report: dict, description: dict) -> str:
     return "\n".join(lines)
 
 
-def write_parity(report: dict, description: dict, folder: Path) -> list[Path]:
-    paths = [folder / "parity.json", folder / "parity.md"]
+def write_parity(report: dict, description: dict, folder: Path, stem: str = "parity") -> list[Path]:
+    paths = [folder / f"{stem}.json", folder / f"{stem}.md"]
     paths[0].write_text(json.dumps({"windows": description, **report}, indent=2) + "\n")
     paths[1].write_text(to_markdown(report, description))
     return paths

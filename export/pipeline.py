@@ -1,4 +1,5 @@
-"""The export, step by step: checkpoint -> ONNX -> TFLite float / int8 -> checks -> manifest, staged.
+"""The export, step by step: checkpoint -> ONNX -> TFLite float / int8 -> checks -> manifest, staged, for
+each form of the network (export/variants.py: the 10 s model and the low-latency one).
 
 Everything is written into a staging folder and moved into place only when every check passed; an
 int8 model over the loss limit goes to ``<out>.rejected`` for inspection and the target is untouched.
@@ -19,9 +20,10 @@ from ulde.export import backends, micro, parity, staging, tflite_graph
 from ulde.export.c_array import write_c_array
 from ulde.export.conv2d_twin import conv2d_twin
 from ulde.export.calibration import calibration_windows, parity_sets
-from ulde.export.manifest import RECOMMENDED_HOP_SAMPLES, build_manifest, describe_file, write_manifest
+from ulde.export.manifest import build_manifest, describe_file, write_manifest
 from ulde.export.onnx_contract import embed_onnx_contract
-from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE, OUTPUT_NAME, export_onnx
+from ulde.export.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx, io_shape
+from ulde.export.variants import LOW_LATENCY, TEN_SECOND, Variant
 from ulde.model.checkpoint import file_sha256, load_model, read_checkpoint
 from ulde.model.equalization import equalize_downsampling
 from ulde.model.fusion import ExtremaHead, inference_form
@@ -30,10 +32,12 @@ from ulde.model.metrics import snr_db
 from ulde.runtime.contract import ModelContract
 from ulde.runtime.model import Model
 from ulde.runtime.model_file import read_contract
-from ulde.runtime.normalization import normalize
-from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
+from ulde.runtime.normalization import Levels, normalize
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 ONNX_FILE, FLOAT_FILE, INT8_FILE = "ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite"
+C_ARRAY_STEM = "ulde_model"
+"""Each form's files: these names, with the variant's suffix (variants.py) for the low-latency form."""
 
 
 class ExportError(RuntimeError):
@@ -52,86 +56,103 @@ class ExportOptions:
 
 
 def run_export(options: ExportOptions) -> dict:
-    """Export, check and install; return the manifest. Raises on any failure with nothing installed."""
+    """Export, check and install both forms of the checkpoint's network (variants.py); return the
+    manifest. Raises on any failure with nothing installed."""
     started = time.perf_counter()
-    model, meta = load_model(options.checkpoint)  # CheckpointError for missing / corrupt / foreign / mismatched
-    checkpoint = {
-        "file": options.checkpoint.name, "sha256": file_sha256(options.checkpoint),
-        "config": read_checkpoint(options.checkpoint)["config"], "meta": json.loads(json.dumps(meta, default=str)),
-    }
+    model, checkpoint = _checkpoint(options.checkpoint)  # CheckpointError for missing / corrupt / foreign / mismatched
     stage = staging.make_staging(options.out)
     try:
-        calibration, calibration_info = calibration_windows(options.data_dir)
-        sets, parity_info = parity_sets(options.data_dir)
-        manifest, report = _export_into(stage, model, checkpoint, (calibration, calibration_info), (sets, parity_info), options)
+        calibration = calibration_windows(options.data_dir)
+        parity_data = parity_sets(options.data_dir)
+        sections, artefacts, reports = {}, {}, []
+        for variant in (TEN_SECOND, LOW_LATENCY):
+            section, files, report = _export_variant(stage, variant, model, calibration[0], parity_data, options)
+            sections[variant] = section
+            artefacts.update(files)
+            reports.append((variant, report))
+        manifest = build_manifest(checkpoint, artefacts, {
+            **sections[TEN_SECOND], "calibration": calibration[1], "low_latency": sections[LOW_LATENCY]})
         manifest["export_seconds"] = round(time.perf_counter() - started, 1)
         write_manifest(manifest, stage)
-        message = parity.failure_message(report)
-        if message:
+        messages = [f"{variant.name} model: {m}" for variant, report in reports if (m := parity.failure_message(report))]
+        if messages:
             rejected = options.out.with_name(options.out.name + ".rejected")
             shutil.rmtree(rejected, ignore_errors=True)
             stage.rename(rejected)
-            raise ExportError(f"{message}; artefacts left in {rejected} (--max-int8-loss-db changes the limit)")
+            raise ExportError(f"{'; '.join(messages)}; artefacts left in {rejected} (--max-int8-loss-db changes the limit)")
         staging.install(stage, options.out)
     finally:
         staging.discard(stage)  # no-op once installed or rejected
     return manifest
 
 
-def _export_into(stage: Path, model, checkpoint: dict, calibration: tuple, parity_data: tuple, options: ExportOptions):
-    """Write every artefact into ``stage``; return (manifest without export time, parity report)."""
-    work = stage / ".work"
+def _checkpoint(path: Path) -> tuple:
+    """(network, the manifest's entry for its checkpoint: file, sha256, config, meta)."""
+    model, meta = load_model(path)
+    return model, {"file": path.name, "sha256": file_sha256(path), "config": read_checkpoint(path)["config"],
+                   "meta": json.loads(json.dumps(meta, default=str))}
+
+
+def _export_variant(stage: Path, variant: Variant, model, calibration: np.ndarray, parity_data: tuple,
+                    options: ExportOptions) -> tuple[dict, dict, dict]:
+    """Write one form's files into ``stage``: (its manifest sections, its artefact entries, its parity report)."""
+    work = stage / f".work{variant.suffix}"
     work.mkdir()
+    onnx_path, float_path, int8_path = (stage / variant.file(name) for name in (ONNX_FILE, FLOAT_FILE, INT8_FILE))
     mode = model.config.input_normalization
-    network_calibration = normalize(calibration[0], mode)[0]  # what the network itself sees
+    calibration_frames, calibration_levels = variant.inputs(calibration, subsample=True)
+    network_calibration = normalize(calibration_frames, mode, calibration_levels)[0]  # what the network itself sees
     form = inference_form(model)  # the exported graph; parity's torch route runs `model`
     if options.equalize:
         form = equalize_downsampling(form, torch.from_numpy(network_calibration)[:, None])
-    onnx_info = export_onnx(NoiseEstimator(form).eval(), stage / ONNX_FILE)
-    tflite_source, source_info = _tflite_source(form, stage / ONNX_FILE, work, network_calibration, options.conv2d_twin)
+    onnx_info = export_onnx(NoiseEstimator(form).eval(), onnx_path, variant.window)
+    tflite_source, source_info = _tflite_source(form, onnx_path, work, network_calibration, options.conv2d_twin, variant.window)
     from ulde.export.tflite_convert import convert  # TensorFlow is imported only now
 
     float_bytes, int8_bytes, converters = convert(tflite_source, work, network_calibration)
     tflite_graph.require_full_integer(int8_bytes)
-    for name, data in ((FLOAT_FILE, float_bytes), (INT8_FILE, int8_bytes)):
+    for path, data in ((float_path, float_bytes), (int8_path, int8_bytes)):
         trimmed = tflite_graph.trim(data, INPUT_NAME, OUTPUT_NAME)
-        (stage / name).write_bytes(tflite_graph.embed_contract(trimmed, model_contract(mode, tflite_graph.io_tensors(trimmed))))
-    embed_onnx_contract(stage / ONNX_FILE, model_contract(mode, _onnx_io()))
+        path.write_bytes(tflite_graph.embed_contract(trimmed, model_contract(mode, tflite_graph.io_tensors(trimmed), variant)))
+    embed_onnx_contract(onnx_path, model_contract(mode, _onnx_io(variant.window), variant))
     shutil.rmtree(work)
-    tflite_graph.require_full_integer((stage / INT8_FILE).read_bytes())
+    tflite_graph.require_full_integer(int8_path.read_bytes())
     sets, parity_info = parity_data
     outputs = {name: {} for name in parity.BACKENDS}
     for group, _, noisy, _ in sets:
-        for name, denoised in backends.denoise_all_routes(model, stage / ONNX_FILE, stage / FLOAT_FILE, stage / INT8_FILE, noisy).items():
+        for name, denoised in backends.denoise_all_routes(variant, model, onnx_path, float_path, int8_path, noisy).items():
             outputs[name][group] = denoised
     report = parity.parity_report(sets, outputs, options.max_int8_loss_db)
-    micro_info = _check_micro(stage / INT8_FILE, sets)
-    extra_files = parity.write_parity(report, parity_info, stage)
-    contract = read_contract(stage / INT8_FILE)
+    noisy = np.concatenate([s[2] for s in sets])
+    micro_info = _check_micro(int8_path, variant.inputs(noisy, subsample=True))
+    extra_files = parity.write_parity(report, {**parity_info, "framing": variant.name}, stage, variant.file("parity"))
+    contract = read_contract(int8_path)
     if options.c_array:
-        note = f"{INT8_FILE} sha256 {file_sha256(stage / INT8_FILE)}, its model contract {contract.digest}"
-        extra_files += write_c_array((stage / INT8_FILE).read_bytes(), stage, contract, micro_info["arena_bytes"], note=note)
-    artefacts = _describe_artefacts(stage, extra_files, onnx_info)
+        note = f"{int8_path.name} sha256 {file_sha256(int8_path)}, its model contract {contract.digest}"
+        extra_files += write_c_array(int8_path.read_bytes(), stage, contract, micro_info["arena_bytes"],
+                                     stem=variant.file(C_ARRAY_STEM), note=note)
+    artefacts = _describe_artefacts((onnx_path, float_path, int8_path), extra_files, onnx_info, variant.window)
     onnx_info["max_abs_error_vs_torch_mv"] = max(r["onnx_vs_torch_max_abs_error_mv"] for r in report["groups"].values())
     sections = {
-        "onnx": onnx_info, "tflite_graph": source_info, "inference_form": _inference_form(form, options.equalize),
+        "framing": variant.contract_terms(), "onnx": onnx_info, "tflite_graph": source_info,
+        "inference_form": _inference_form(form, options.equalize),
         "contract_rules": {**contract.rules(), "where": "each model file carries its contract (artefacts.*.contract); "
                            "the runtime reads it from the file, never from this manifest"},
         "converters": {**converters, "int8": "full integer, per-channel weights, int8 I/O"},
-        "calibration": calibration[1], "micro": micro_info,
-        "parity": {"files": ["parity.json", "parity.md"], "passed": report["passed"],
+        "calibration_inputs": int(len(network_calibration)), "micro": micro_info,
+        "parity": {"files": [p.name for p in extra_files[:2]], "passed": report["passed"],
                    "max_int8_loss_db": options.max_int8_loss_db,
                    "int8_loss_db": {g: r["int8_loss_db"] for g, r in report["groups"].items()}, **parity_info},
     }
-    return build_manifest(checkpoint, artefacts, sections), report
+    return sections, artefacts, report
 
 
-def model_contract(mode: str, io: dict) -> ModelContract:
-    """The contract of an exported file: ulde's signal terms, the network's conditioning ``mode``, a noise
-    estimate as output, and the file's I/O encoding (``io``: tflite_graph.io_tensors' form); not yet sealed."""
+def model_contract(mode: str, io: dict, variant: Variant = TEN_SECOND) -> ModelContract:
+    """The contract of an exported file: ulde's sample rate, the variant's window and framing, the network's
+    conditioning ``mode``, a noise estimate as output, and the file's I/O encoding (``io``:
+    tflite_graph.io_tensors' form); not yet sealed."""
     encodings = tflite_graph.io_encodings(io)
-    return ModelContract(sample_rate_hz=SAMPLE_RATE_HZ, window_samples=WINDOW_SAMPLES,
-                         recommended_hop_samples=RECOMMENDED_HOP_SAMPLES, input_conditioning=mode,
+    return ModelContract(sample_rate_hz=SAMPLE_RATE_HZ, **variant.contract_terms(), input_conditioning=mode,
                          output_kind="noise_estimate", input_tensor=encodings["input"], output_tensor=encodings["output"])
 
 
@@ -144,28 +165,29 @@ def _inference_form(form, equalized: bool) -> dict:
                                      if equalized else "as trained (--no-equalization)")}
 
 
-def _tflite_source(model, onnx_path: Path, work: Path, calibration: np.ndarray, twin: bool) -> tuple[Path, dict]:
-    """The ONNX file the TFLite converter starts from: ulde.onnx itself, or the checked Conv2d twin's."""
+def _tflite_source(model, onnx_path: Path, work: Path, calibration: np.ndarray, twin: bool, window: int) -> tuple[Path, dict]:
+    """The ONNX file the TFLite converter starts from: the variant's ONNX file itself, or the checked Conv2d twin's."""
     if not twin:
-        return onnx_path, {"source": "ulde.onnx (Conv1d graph: a RESHAPE around every convolution)"}
+        return onnx_path, {"source": f"{onnx_path.name} (Conv1d graph: a RESHAPE around every convolution)"}
     probe = torch.from_numpy(np.ascontiguousarray(calibration[:8], dtype=np.float32))[:, None, :]
     network, gap = conv2d_twin(model, probe)
     twin_path = work / "conv2d_twin.onnx"
-    export_onnx(network, twin_path)
+    export_onnx(network, twin_path, window)
     return twin_path, {"source": "Conv2d twin of the network ((1, k) kernels, same weights), ONNX opset 18",
                        "twin_max_abs_error_vs_torch_mv": gap}
 
 
-def _check_micro(int8_path: Path, sets: list) -> dict:
-    """Run the int8 model in TFLM on every parity window; its outputs must match LiteRT's reference
-    kernels within the bound. Inputs and reference outputs come from ``ulde.runtime.Model``."""
+def _check_micro(int8_path: Path, inputs: tuple[np.ndarray, Levels | None]) -> dict:
+    """Run the int8 model in TFLM on every one of the (n, T) parity inputs (with their levels, variants.py);
+    its outputs must match LiteRT's reference kernels within the bound. Inputs and reference outputs come
+    from ``ulde.runtime.Model``."""
+    noisy, levels = inputs
     operators = tflite_graph.operator_counts(int8_path.read_bytes())
     missing = micro.unsupported_operators(operators)
     if missing:
         raise micro.MicroError(f"operators without a TFLite Micro kernel: {', '.join(missing)}")
     optimized, reference = Model(int8_path), Model(int8_path, reference_kernels=True)
-    noisy = np.concatenate([s[2] for s in sets]).astype(np.float64)
-    values = optimized.encode(optimized.condition(noisy)[0])  # (n, T) int8, as the runtime feeds the model
+    values = optimized.encode(optimized.condition(noisy.astype(np.float64), levels)[0])  # (n, T) int8, as the runtime feeds the model
     got, report = micro.run_in_tflm(int8_path, values)
     expected = reference.invoke(values[:, None])[:, 0]
     steps = int(np.max(np.abs(got.astype(np.int32) - expected.astype(np.int32))))
@@ -182,13 +204,14 @@ def _check_micro(int8_path: Path, sets: list) -> dict:
     }
 
 
-def _describe_artefacts(stage: Path, extra_files: list[Path], onnx_info: dict) -> dict:
-    artefacts = {ONNX_FILE: describe_file(stage / ONNX_FILE, kind="onnx", operators=onnx_info["operators"],
-                                          io=_onnx_io(), opset=onnx_info["opset"], contract=_contract_entry(stage / ONNX_FILE))}
-    for name, kind in ((FLOAT_FILE, "tflite_float32"), (INT8_FILE, "tflite_int8")):
-        data = (stage / name).read_bytes()
-        artefacts[name] = describe_file(stage / name, kind=kind, operators=tflite_graph.operator_counts(data),
-                                        io=tflite_graph.io_tensors(data), contract=_contract_entry(stage / name))
+def _describe_artefacts(paths: tuple[Path, Path, Path], extra_files: list[Path], onnx_info: dict, window: int) -> dict:
+    onnx_path, float_path, int8_path = paths
+    artefacts = {onnx_path.name: describe_file(onnx_path, kind="onnx", operators=onnx_info["operators"], io=_onnx_io(window),
+                                               opset=onnx_info["opset"], contract=_contract_entry(onnx_path))}
+    for path, kind in ((float_path, "tflite_float32"), (int8_path, "tflite_int8")):
+        data = path.read_bytes()
+        artefacts[path.name] = describe_file(path, kind=kind, operators=tflite_graph.operator_counts(data),
+                                             io=tflite_graph.io_tensors(data), contract=_contract_entry(path))
     for path in extra_files:
         artefacts[path.name] = describe_file(path, kind=path.suffix.lstrip("."))
     return artefacts
@@ -198,6 +221,6 @@ def _contract_entry(path: Path) -> dict:
     return json.loads(read_contract(path).to_json())
 
 
-def _onnx_io() -> dict:
-    tensor = {"shape": list(IO_SHAPE), "dtype": "float32", "scale": None, "zero_point": None}
+def _onnx_io(window: int) -> dict:
+    tensor = {"shape": list(io_shape(window)), "dtype": "float32", "scale": None, "zero_point": None}
     return {"input": {"name": INPUT_NAME, **tensor}, "output": {"name": OUTPUT_NAME, **tensor}}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ulde.export.onnx_export import INPUT_NAME, IO_SHAPE
+from ulde.export.onnx_export import INPUT_NAME, io_shape
 
 
 class TFLiteConversionError(RuntimeError):
@@ -25,8 +25,8 @@ class TFLiteConversionError(RuntimeError):
 def convert(onnx_path: Path, work_dir: Path, calibration: np.ndarray) -> tuple[bytes, bytes, dict]:
     """(float32 .tflite bytes, int8 .tflite bytes, converter versions) for the simplified ONNX model.
 
-    ``calibration`` holds (n, WINDOW_SAMPLES) float32 noisy windows in mV; each becomes one
-    representative [1, 1, WINDOW_SAMPLES] input for the int8 activation ranges.
+    ``calibration`` holds (n, T) float32 network inputs, T the ONNX model's window; each becomes one
+    representative [1, 1, T] input for the int8 activation ranges.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence TensorFlow's C++ start-up chatter
     try:
@@ -73,12 +73,13 @@ def _int8_converter(tf, saved_model: Path, calibration: np.ndarray):
     TFLITE_BUILTINS_INT8 alone does not stop float fall-backs (a Neg stays float without a warning),
     so the caller checks every tensor of the result (tflite_graph.require_full_integer).
     """
-    if calibration.ndim != 2 or calibration.shape[1] != IO_SHAPE[-1] or len(calibration) == 0:
-        raise ValueError(f"calibration windows must be (n, {IO_SHAPE[-1]}), got {calibration.shape}")
+    if calibration.ndim != 2 or len(calibration) == 0:
+        raise ValueError(f"calibration windows must be (n, T) with n >= 1, got {calibration.shape}")
+    shape = io_shape(calibration.shape[1])
 
     def representative():
         for window in calibration:
-            yield [np.asarray(window, dtype=np.float32).reshape(IO_SHAPE)]
+            yield [np.asarray(window, dtype=np.float32).reshape(shape)]
 
     converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))
     converter.optimizations = [tf.lite.Optimize.DEFAULT]

@@ -6,17 +6,19 @@ import numpy as np
 import torch
 
 from ulde.model.networks import UNet1d
-from ulde.runtime.normalization import normalize
-from ulde.runtime.signal_spec import WINDOW_SAMPLES
+from ulde.runtime.normalization import Levels, normalize, trailing_levels
+from ulde.runtime.signal_spec import (LOW_LATENCY_CONDITIONING_SPAN_SAMPLES, LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START,
+                                     LOW_LATENCY_WINDOW_SAMPLES, WINDOW_SAMPLES)
 
 
 @torch.no_grad()
-def predict(model: UNet1d, windows: np.ndarray, batch_size: int = 64) -> np.ndarray:
+def predict(model: UNet1d, windows: np.ndarray, batch_size: int = 64, levels: Levels | None = None) -> np.ndarray:
     """(n, T) float32 noisy windows in mV -> (n, T) float32 denoised windows in mV, one window per call,
-    with the network's own input normalization applied around it."""
+    with the network's own input normalization applied around it (``levels`` (n, 1) each: where the
+    conditioning span is not the window, runtime/normalization.py)."""
     model.eval()
     windows = np.ascontiguousarray(windows, dtype=np.float32)
-    normalized, scale = normalize(windows, model.config.input_normalization)
+    normalized, scale = normalize(windows, model.config.input_normalization, levels)
     out = [model(torch.from_numpy(normalized[i : i + batch_size])[:, None]).squeeze(1).numpy() for i in range(0, len(windows), batch_size)]
     return (np.concatenate(out) * scale).astype(np.float32) if out else np.empty_like(windows)
 
@@ -28,3 +30,22 @@ def predict_record(model: UNet1d, signal: np.ndarray) -> np.ndarray:
     n, window = len(signal), WINDOW_SAMPLES
     padded = np.pad(signal, (0, -n % window), mode="symmetric")
     return predict(model, padded.reshape(-1, window)).reshape(-1)[:n]
+
+
+def low_latency_frames(signals: np.ndarray) -> tuple[np.ndarray, Levels]:
+    """(n, L) signals -> overlap-save frames of the low-latency framing (runtime/signal_spec.py),
+    (n, ceil(L / H), T), and their levels, (n, ceil(L / H), 1) each: each signal mirrored at both ends
+    and its levels taken over its last LOW_LATENCY_CONDITIONING_SPAN_SAMPLES padded samples up to each
+    frame's end, as a stream of its own is (runtime/streaming.py). Frame k keeps samples kH .. kH + H - 1."""
+    window, hop, kept = LOW_LATENCY_WINDOW_SAMPLES, LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START
+    n = signals.shape[-1]
+    count = -(-n // hop)
+    padded = np.pad(signals, ((0, 0), (kept, (count - 1) * hop + window - kept - n)), mode="symmetric")
+    frames = np.lib.stride_tricks.sliding_window_view(padded, window, axis=-1)[:, ::hop][:, :count]
+    levels = trailing_levels(padded, [k * hop + window for k in range(count)], LOW_LATENCY_CONDITIONING_SPAN_SAMPLES)
+    return frames, Levels(*(part.transpose(1, 0, 2) for part in levels))
+
+
+def kept_outputs(frames: np.ndarray) -> np.ndarray:
+    """(..., T) frame outputs -> (..., H): the span the low-latency framing keeps."""
+    return frames[..., LOW_LATENCY_KEPT_START : LOW_LATENCY_KEPT_START + LOW_LATENCY_HOP_SAMPLES]

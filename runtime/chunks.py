@@ -77,6 +77,17 @@ def as_windows(windows, window: int) -> np.ndarray:
     return samples
 
 
+def as_levels(values, count: int, name: str) -> np.ndarray:
+    """(count, 1) float64 copy of one part of a window's conditioning levels, checked as windows are."""
+    array = _float_array(values)
+    if array.shape != (count, 1):
+        raise ValueError(f"expected {name} of shape ({count}, 1), one per window, got shape {array.shape}")
+    samples = array.astype(np.float64)
+    if _unrepresentable(samples) is not None:
+        raise ValueError(f"{name} hold non-finite values (NaN/inf, or beyond float32 range)")
+    return samples
+
+
 def _float_array(values) -> np.ndarray:
     array = np.asarray(values)
     if array.dtype not in (np.float32, np.float64):

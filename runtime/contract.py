@@ -1,6 +1,7 @@
 """The model contract: everything a program needs to run a ulde model file, carried inside that file.
 
-A ``ModelContract`` states the sample rate, the window, the recommended hop, the input conditioning
+A ``ModelContract`` states the sample rate, the window, the framing (overlap-add with a recommended
+hop, or overlap-save with its hop and kept span, runtime/framing.py) and its latency, the input conditioning
 (runtime/normalization.py), what the output tensor holds and how it becomes ECG, the int8/float
 encoding of the input and output tensors, and a digest of the file. ``ulde-export`` writes it as JSON
 into every model file (TFLite: a metadata entry named ``CONTRACT_KEY`` whose buffer holds the JSON;
@@ -21,6 +22,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 
 from ulde.runtime.errors import ModelFileError
+from ulde.runtime.framing import FRAMINGS, OVERLAP_ADD, OVERLAP_SAVE
 from ulde.runtime.normalization import NORMALIZATION_MODES, NORMALIZATION_RULES, PEAK_FLOOR_MV
 
 CONTRACT_FORMAT = "ulde-model-contract/1"
@@ -73,6 +75,11 @@ class ModelContract:
     input_tensor: TensorEncoding
     output_tensor: TensorEncoding
     peak_floor_mv: float = PEAK_FLOOR_MV
+    framing: str = OVERLAP_ADD  # overlap-save: the hop is fixed and each frame keeps outputs
+    kept_start_samples: int = 0  # kept_start .. kept_start + hop - 1 (0 for overlap-add)
+    latency_samples: int | None = None  # stated by the exporter: window - 1 - kept_start (checked)
+    conditioning_span_samples: int | None = None  # the conditioning's levels (mean, peak) are taken over the
+    # stream's last N samples up to each frame's end (runtime/normalization.py); None: the frame itself
     digest: str | None = None  # None: not pinned to a file (a contract passed by hand may omit it)
     format: str = field(default=CONTRACT_FORMAT)
 
@@ -89,15 +96,53 @@ class ModelContract:
                 raise ModelFileError(f"contract {name} must be a positive integer, got {value!r}")
         if self.recommended_hop_samples > self.window_samples:
             raise ModelFileError(f"contract hop {self.recommended_hop_samples} exceeds its window {self.window_samples}")
+        self._check_framing()
         if self.input_conditioning not in NORMALIZATION_MODES:
             raise ModelFileError(f"contract input_conditioning {self.input_conditioning!r} is not one this runtime "
                                  f"implements {NORMALIZATION_MODES}")
+        self._check_conditioning_span()
         if self.peak_floor_mv != PEAK_FLOOR_MV:
             raise ModelFileError(f"contract peak floor {self.peak_floor_mv} mV; this runtime implements {PEAK_FLOOR_MV} mV")
         if self.output_kind not in OUTPUT_KINDS:
             raise ModelFileError(f"contract output_kind {self.output_kind!r}; expected one of {sorted(OUTPUT_KINDS)}")
         if self.digest is not None and not _is_digest(self.digest):
             raise ModelFileError(f"contract digest {self.digest!r} is not 'sha256:' and 64 lowercase hex digits")
+
+    def _check_framing(self) -> None:
+        if self.framing not in FRAMINGS:
+            raise ModelFileError(f"contract framing {self.framing!r}; this runtime implements {FRAMINGS}")
+        kept = self.kept_start_samples
+        if isinstance(kept, bool) or not isinstance(kept, int):
+            raise ModelFileError(f"contract kept_start_samples must be an integer, got {kept!r}")
+        if self.framing == OVERLAP_ADD and kept != 0:
+            raise ModelFileError(f"an overlap-add contract keeps every output (kept_start_samples 0), got {kept}")
+        if self.framing == OVERLAP_SAVE and not 1 <= kept <= self.window_samples - self.recommended_hop_samples:
+            raise ModelFileError(f"contract kept span {kept} .. {kept + self.recommended_hop_samples - 1} does not lie "
+                                 f"inside its {self.window_samples}-sample window after its first sample")
+        stated, derived = self.latency_samples, self.window_samples - 1 - kept
+        if stated is not None and stated != derived:
+            raise ModelFileError(f"contract latency_samples {stated!r} contradicts its framing (window - 1 - kept start = {derived})")
+
+    def _check_conditioning_span(self) -> None:
+        span = self.conditioning_span_samples
+        if span is None:
+            return
+        if isinstance(span, bool) or not isinstance(span, int) or span < self.window_samples:
+            raise ModelFileError(f"contract conditioning_span_samples must be an integer of at least the window "
+                                 f"({self.window_samples}), got {span!r}")
+        if span != self.window_samples and self.input_conditioning != "mean-peak":
+            raise ModelFileError(f"contract conditioning_span_samples {span} applies to the 'mean-peak' conditioning, "
+                                 f"not {self.input_conditioning!r}")
+
+    @property
+    def conditioning_span(self) -> int:
+        """Samples the conditioning's levels are taken over, up to each frame's end (the window, unless stated)."""
+        return self.window_samples if self.conditioning_span_samples is None else self.conditioning_span_samples
+
+    @property
+    def low_latency(self) -> bool:
+        """Whether the file is a low-latency (overlap-save) model."""
+        return self.framing == OVERLAP_SAVE
 
     @property
     def outputs_noise(self) -> bool:

@@ -26,12 +26,12 @@ import threading
 
 import numpy as np
 
-from ulde.runtime.chunks import as_windows
+from ulde.runtime.chunks import as_levels, as_windows
 from ulde.runtime.contract import ModelContract, TensorEncoding
 from ulde.runtime.errors import ModelFileError
 from ulde.runtime.interpreters import INTERPRETERS
 from ulde.runtime.model_file import open_model_file
-from ulde.runtime.normalization import normalize
+from ulde.runtime.normalization import Levels, normalize
 
 _SATURATION = {name: (np.float32(np.iinfo(name).min), np.float32(np.iinfo(name).max)) for name in ("int8", "uint8")}
 
@@ -91,9 +91,14 @@ class Model:
         """Name of the interpreter: "litert" or "onnxruntime"."""
         return self._interpreter.name
 
-    def condition(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(..., T) float windows in mV -> (network input (..., T) float32, scale (..., 1) float32)."""
-        return normalize(windows, self.contract.input_conditioning)
+    def condition(self, windows: np.ndarray, levels: Levels | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(..., T) float windows in mV -> (network input (..., T) float32, scale (..., 1) float32);
+        ``levels`` ((..., 1) each): each window's offset and peak where the contract's conditioning span
+        is longer than the window (``trailing_levels`` on the stream), None = each window's own."""
+        if levels is None and self.contract.conditioning_span != self.window_samples:
+            raise ValueError(f"model {self.path} conditions each frame on the last {self.contract.conditioning_span} stream "
+                             "samples: pass each frame's levels (runtime/normalization.py trailing_levels)")
+        return normalize(windows, self.contract.input_conditioning, levels)
 
     def encode(self, network_input: np.ndarray) -> np.ndarray:
         """Network input (float32) -> input tensor values (a new array; any shape)."""
@@ -150,19 +155,24 @@ class Model:
         real *= scale
         return real
 
-    def denoise_frames(self, frames: np.ndarray) -> np.ndarray:
-        """(k, L, T) float64/float32 frames in mV, already validated -> (k, L, T) float32 denoised mV."""
-        network_input, scale = self.condition(frames)
+    def denoise_frames(self, frames: np.ndarray, levels: Levels | None = None) -> np.ndarray:
+        """(k, L, T) float64/float32 frames in mV, already validated -> (k, L, T) float32 denoised mV
+        (``levels`` (k, L, 1) each, as for ``condition``)."""
+        network_input, scale = self.condition(frames, levels)
         return self.decode(network_input, self.invoke(self.encode(network_input)), scale)
 
-    def denoise_windows(self, windows) -> np.ndarray:
+    def denoise_windows(self, windows, levels: Levels | None = None) -> np.ndarray:
         """(n, T) float32/float64 mV -> (n, T) float32 mV, one model call per window, no overlap-add.
 
         The one-window-per-call protocol of the paper and of ulde's evaluation tables. Windows are
         checked as ``StreamingDenoiser.process`` checks a chunk (dtype, finite values) and must be
-        the model's window long."""
+        the model's window long. ``levels`` ((n, 1) mV each): each window's offset and peak, for a
+        model whose conditioning span is longer than its window (``condition``)."""
         checked = as_windows(windows, self.window_samples)
-        return self.denoise_frames(checked[:, None])[:, 0]
+        if levels is not None:
+            levels = Levels(*(as_levels(part, len(checked), name) for part, name in zip(levels, Levels._fields)))
+            levels = Levels(levels.offsets[:, None], levels.peaks[:, None])
+        return self.denoise_frames(checked[:, None], levels)[:, 0]
 
 
 def _real_values(outputs: np.ndarray, tensor: TensorEncoding) -> np.ndarray:

@@ -23,6 +23,8 @@ from ulde.runtime.probe import probe
 SHIPPED_FOLDER = "models"
 DEFAULT_MODEL = "ulde_int8.tflite"
 """The default model: fully-int8 TFLite, int8 input/output."""
+LOW_LATENCY_MODEL = "ulde_int8_low_latency.tflite"
+"""The shipped low-latency (overlap-save) int8 model, run by ``low_latency=True``."""
 MAX_MODEL_BYTES = 64 << 20
 """Larger files are refused before they are read (ulde's models are tens of kB)."""
 

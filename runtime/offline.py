@@ -7,24 +7,25 @@ import os
 import numpy as np
 
 from ulde.runtime.contract import ModelContract
-from ulde.runtime.framing import DEFAULT_TAPER
 from ulde.runtime.model import Model
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 from ulde.runtime.streaming import StreamingDenoiser
 
 
 def denoise(signal, model: str | os.PathLike | Model | None = None, *, contract: ModelContract | None = None,
-            hop: int | None = None, sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str = DEFAULT_TAPER,
-            num_threads: int = 1, quality: bool = False):
+            hop: int | None = None, sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str | None = None,
+            num_threads: int = 1, quality: bool = False, low_latency: bool = False):
     """Denoise a whole recording: (n,) or (n, leads) float32/float64 mV -> same shape, float32 mV
     (with ``quality=True``, ``(denoised, quality)``: the estimated input SNR in dB of each sample's block).
 
     Identical, bit for bit, to streaming the same signal through ``StreamingDenoiser`` with the same
     arguments in any chunking: both run the same frames through the same operations.
     Arguments as for ``StreamingDenoiser``; any length n >= 0 (shorter than one window included).
+    ``low_latency=True`` is the offline result of the low-latency mode (the shipped low-latency model, or
+    ``model`` if it is one).
     """
     denoiser = StreamingDenoiser(model, contract=contract, hop=hop, sample_rate_hz=sample_rate_hz, taper=taper,
-                                 num_threads=num_threads, quality=quality)
+                                 num_threads=num_threads, quality=quality, low_latency=low_latency)
     head, tail = denoiser.process(signal), denoiser.flush()
     if not quality:
         return _joined(head, tail)

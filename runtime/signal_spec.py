@@ -16,3 +16,18 @@ TOTAL_STRIDE = 2**NETWORK_LEVELS  # 16: input lengths must be multiples of this
 
 if WINDOW_SAMPLES % TOTAL_STRIDE:
     raise ImportError(f"window {WINDOW_SAMPLES} is not a multiple of the total stride {TOTAL_STRIDE}")
+
+LOW_LATENCY_WINDOW_SAMPLES = 496
+LOW_LATENCY_HOP_SAMPLES = 64
+LOW_LATENCY_KEPT_START = 228
+"""The low-latency (overlap-save) framing: frames of 496 samples (31 times the total stride) every 64
+samples, each keeping only its outputs 228 .. 291, whose receptive field (the shipped student's reaches
+219 samples back and 204 ahead, docs/runtime.md) lies inside the frame. Latency T - 1 - 228 = 267
+samples; model samples run per output sample 496 / 64, against 3600 / 1800 in the 10 s mode."""
+
+LOW_LATENCY_CONDITIONING_SPAN_SAMPLES = WINDOW_SAMPLES
+"""The low-latency frames' offset and peak are those of the stream's last 3600 samples up to the frame's
+end, not of the 496-sample frame (runtime/normalization.py says why)."""
+
+if LOW_LATENCY_WINDOW_SAMPLES % TOTAL_STRIDE or LOW_LATENCY_HOP_SAMPLES % TOTAL_STRIDE:
+    raise ImportError("the low-latency window and hop must be multiples of the total stride")

@@ -1,4 +1,5 @@
-"""StreamingDenoiser: chunk-in, chunk-out overlap-add denoising with O(window) memory."""
+"""StreamingDenoiser: chunk-in, chunk-out overlap-add (or, for a low-latency model, overlap-save)
+denoising with O(window) memory."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import numpy as np
 
 from ulde.runtime.chunks import Layout, as_samples
 from ulde.runtime.contract import ModelContract
-from ulde.runtime.framing import DEFAULT_TAPER, make_framing, mirror_pad
+from ulde.runtime.framing import DEFAULT_TAPER, Framing, make_framing, mirror_pad, overlap_save_framing
 from ulde.runtime.model import Model, ModelBusyError
+from ulde.runtime.model_file import LOW_LATENCY_MODEL, shipped_model
+from ulde.runtime.normalization import Levels, trailing_levels
 from ulde.runtime.quality import QualityTrack, at_device_rate, block_snr_db
 from ulde.runtime.resampling import Resampler, ResamplerState
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
@@ -39,16 +42,29 @@ class _Stream:
     to_model: ResamplerState | None = None  # device rate -> model rate, where they differ
     from_model: ResamplerState | None = None  # and back
     quality_track: QualityTrack | None = None  # model-rate quality awaiting its device-rate outputs
+    history: np.ndarray | None = None  # (leads, <= span - T) float64 padded samples before the frame buffer,
+    # for a contract whose conditioning span is longer than its window (runtime/normalization.py)
 
     def copy(self) -> _Stream:
-        resampling = ("to_model", "from_model", "quality_track")
-        copied = {name: None if getattr(self, name) is None else getattr(self, name).copy() for name in resampling}
+        owned = ("to_model", "from_model", "quality_track", "history")
+        copied = {name: None if getattr(self, name) is None else getattr(self, name).copy() for name in owned}
         return replace(self, frame=self.frame.copy(), acc=self.acc.copy(), **copied)
 
     def hold(self, dtype: np.dtype) -> None:
         """Make the frame buffer able to hold ``dtype`` samples exactly (float32 widens to float64 once)."""
         if self.frame.dtype != np.result_type(self.frame.dtype, dtype):
             self.frame = self.frame.astype(np.float64)
+
+
+def _framing(terms: ModelContract, hop: int | None, taper: str | None) -> Framing:
+    """The contract's framing; ``hop`` and ``taper`` may change an overlap-add one, never an overlap-save one."""
+    if not terms.low_latency:
+        return make_framing(terms.window_samples, terms.recommended_hop_samples if hop is None else hop,
+                            DEFAULT_TAPER if taper is None else taper)
+    if taper is not None or (hop is not None and hop != terms.recommended_hop_samples):
+        raise ValueError(f"a low-latency (overlap-save) model's framing is fixed by its contract: hop "
+                         f"{terms.recommended_hop_samples}, no taper; pass neither hop= nor taper=")
+    return overlap_save_framing(terms.window_samples, terms.recommended_hop_samples, terms.kept_start_samples)
 
 
 def _strided_frames(samples: np.ndarray, window: int, hop: int, count: int) -> np.ndarray:
@@ -74,6 +90,13 @@ class StreamingDenoiser:
             250, 256, 500, 512, 1000 Hz ...): resampled to the model's rate and back in the stream
             (``runtime/resampling.py``), the output at your rate, one sample per input sample.
         taper: "hann" (default) or "rect" overlap-add weights.
+        low_latency: run the shipped low-latency model (``ulde_int8_low_latency.tflite``; or ``model``,
+            which must then be one): short frames, each keeping only the outputs whose receptive field
+            lies inside it (overlap-save, runtime/framing.py; the shipped terms are signal_spec.py's
+            LOW_LATENCY_*). Its hop and framing are fixed by its contract (``hop``/``taper`` are
+            refused); it conditions each frame on the stream's last ``conditioning_span`` samples up
+            to the frame's end (runtime/normalization.py), so the stream also keeps that many past
+            samples (less the window) per lead.
         num_threads: interpreter threads (1 keeps a wearable-like, deterministic single core).
         quality: make ``process`` and ``flush`` return ``(samples, quality)``: per sample, the estimated
             input SNR in dB of the block it was released in, from what the model removed there
@@ -87,7 +110,8 @@ class StreamingDenoiser:
     Latency: ``latency_samples`` = T - 1 = 3599 samples, ``latency_seconds`` = 3599 / 360 Hz = 9.997 s
     for the shipped model (T = 3600, H = 1800; at another ``sample_rate_hz`` plus the two resamplers'
     look-ahead): output is released in blocks of H samples, one block per H input samples,
-    and the newest sample of a block waits T - H samples, the oldest T - 1. Cost: one interpreter call
+    and the newest sample of a block waits T - H samples, the oldest T - 1. A low-latency model's
+    (overlap-save, kept span from s0): T - 1 - s0 for the oldest, T - s0 - H for the newest. Cost: one interpreter call
     per lead per H input samples (``calls_per_second`` per lead). Memory: two (leads, T) buffers (the
     input frame in the chunks' dtype, float64 from the first float64 chunk on, so that the conditioning
     removes an offset without rounding; the accumulator in float32), whatever the stream's length; nothing of past chunks is kept (a chunk that completes many frames
@@ -110,8 +134,10 @@ class StreamingDenoiser:
     """
 
     def __init__(self, model: str | os.PathLike | Model | None = None, *, contract: ModelContract | None = None,
-                 hop: int | None = None, sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str = DEFAULT_TAPER,
-                 num_threads: int = 1, quality: bool = False):
+                 hop: int | None = None, sample_rate_hz: float = SAMPLE_RATE_HZ, taper: str | None = None,
+                 num_threads: int = 1, quality: bool = False, low_latency: bool = False):
+        if low_latency and model is None:
+            model = shipped_model(LOW_LATENCY_MODEL)
         if isinstance(model, Model):
             if contract is not None:
                 raise ValueError("pass contract= to Model(...), not with an open Model")
@@ -119,11 +145,14 @@ class StreamingDenoiser:
         else:
             self._model = Model(model, contract=contract, num_threads=num_threads)
         terms = self._model.contract
+        if low_latency and not terms.low_latency:
+            raise ValueError(f"low_latency=True needs a low-latency (overlap-save) model file; {self._model.path} is a "
+                             f"{terms.window_samples}-sample overlap-add model (the shipped one is {LOW_LATENCY_MODEL})")
+        self.framing = _framing(terms, hop, taper)
         self._resamplers = None if sample_rate_hz == terms.sample_rate_hz else \
             (Resampler(sample_rate_hz, terms.sample_rate_hz), Resampler(terms.sample_rate_hz, sample_rate_hz))
         self._rate = float(sample_rate_hz)  # checked by Resampler unless it is the model's
         self._quality = bool(quality)
-        self.framing = make_framing(terms.window_samples, terms.recommended_hop_samples if hop is None else hop, taper)
         self._busy = threading.Lock()
         self._stream: _Stream | None = None
 
@@ -203,12 +232,16 @@ class StreamingDenoiser:
         """Bytes held by the stream buffers: leads * T * (4 or 8, the input's float size, + 4) whatever the
         stream's length."""
         stream = self._stream
-        return 0 if stream is None else stream.frame.nbytes + stream.acc.nbytes
+        if stream is None:
+            return 0
+        return stream.frame.nbytes + stream.acc.nbytes + (0 if stream.history is None else stream.history.nbytes)
 
     def _new_stream(self, layout: Layout) -> _Stream:
         shape, pad = (layout.leads, self.window_samples), self.framing.left_pad
         stream = _Stream(layout, np.zeros(shape, dtype=np.float32), np.zeros(shape, dtype=np.float32),
-                         fill=pad, skip=pad, head_written=pad == 0)
+                         fill=pad, skip=self.framing.head_outputs, head_written=pad == 0)
+        if self.contract.conditioning_span > self.window_samples:
+            stream.history = np.zeros((layout.leads, 0), dtype=np.float64)
         if self._resamplers is not None:
             stream.to_model, stream.from_model = (r.new_state(layout.leads) for r in self._resamplers)
             if self._quality:
@@ -282,10 +315,11 @@ class StreamingDenoiser:
             if not stream.head_written:
                 self._write_head(stream, stream.frame, stream.fill)
             window, hop, fill = self.window_samples, self.hop_samples, stream.fill
-            count = -(-fill // hop)  # frames until every buffered position has been released
+            count = self.framing.frames_to_release(fill)
             tail = mirror_pad(stream.frame[:, :fill], 0, (count - 1) * hop + window - fill)
             frames = _strided_frames(tail, window, hop, count)
-        return self._overlap_add(stream, frames, limit=stream.n_in - stream.n_out)
+            return self._overlap_add(stream, frames, self._levels(stream, tail, count), limit=stream.n_in - stream.n_out)
+        return self._overlap_add(stream, frames, None, limit=stream.n_in - stream.n_out)
 
     def __copy__(self) -> StreamingDenoiser:
         """An independent stream: its own Model (interpreter) and a copy of this stream's state."""
@@ -321,7 +355,8 @@ class StreamingDenoiser:
             pos += take
             if not stream.head_written:
                 self._write_head(stream, slab, window)
-            blocks.append(self._overlap_add(stream, _strided_frames(slab, window, hop, count)))
+            levels = self._levels(stream, slab, count)
+            blocks.append(self._overlap_add(stream, _strided_frames(slab, window, hop, count), levels))
             rest = slab[:, count * hop :]  # the next frame's first T - H samples
             stream.frame[:, : rest.shape[1]] = rest
             stream.fill = rest.shape[1]
@@ -329,7 +364,21 @@ class StreamingDenoiser:
         stream.fill += n - pos
         return Released.joined(blocks, stream.layout.leads, self._quality)
 
-    def _overlap_add(self, stream: _Stream, frames: np.ndarray, limit: int | None = None) -> Released:
+    def _levels(self, stream: _Stream, slab: np.ndarray, count: int) -> Levels | None:
+        """The conditioning levels of the ``count`` frames of ``slab`` (which starts at the frame buffer's
+        first position), (count, leads, 1) each, where the contract's conditioning span is longer than
+        the window (else None); the history advances past the frames' first hops."""
+        if stream.history is None:
+            return None
+        hop, window, span = self.hop_samples, self.window_samples, self.contract.conditioning_span
+        stream_axis = np.concatenate((stream.history, slab[:, : (count - 1) * hop + window]), axis=1)
+        before = stream.history.shape[1]
+        levels = trailing_levels(stream_axis, [before + k * hop + window for k in range(count)], span)
+        stream.history = stream_axis[:, max(0, before + count * hop - (span - window)) : before + count * hop].copy()
+        return levels
+
+    def _overlap_add(self, stream: _Stream, frames: np.ndarray, levels: Levels | None,
+                     limit: int | None = None) -> Released:
         """Denoise consecutive frames (k, leads, T), add each into the accumulator and pop its H final
         samples; (leads, m) with m <= k * H, at most ``limit`` (the rest of a flushed stream), and
         their quality (runtime/quality.py: each H-sample block's estimated input SNR).
@@ -338,25 +387,26 @@ class StreamingDenoiser:
         same operations as frame by frame, and each position sums its frames' contributions in frame
         order, so any chunking gives the same output.
         """
-        hop, window, leads = self.hop_samples, self.window_samples, stream.layout.leads
+        hop, window, leads, kept = self.hop_samples, self.window_samples, stream.layout.leads, self.framing.kept_start
         outputs, inputs, lengths = [], [], []
         for start in range(0, len(frames), FRAMES_PER_BATCH):
             batch = frames[start : start + FRAMES_PER_BATCH]
-            denoised = self._model.denoise_frames(batch)  # a fresh array
+            denoised = self._model.denoise_frames(batch, None if levels is None else
+                                                  levels.select(slice(start, start + FRAMES_PER_BATCH)))  # a fresh array
             denoised *= self.framing.taper
             count = len(denoised)
             summed = np.zeros((leads, (count - 1) * hop + window), dtype=np.float32)
             summed[:, :window] = stream.acc
             for index, contribution in enumerate(denoised):
                 summed[:, index * hop : index * hop + window] += contribution
-            final = summed[:, : count * hop].reshape(-1, count, hop) / self.framing.coverage
+            final = summed[:, kept : kept + count * hop].reshape(-1, count, hop) / self.framing.coverage
             stream.acc[:, : window - hop] = summed[:, count * hop :]
             stream.acc[:, window - hop :] = 0.0
             drop = min(stream.skip, count * hop)
             stream.skip -= drop
             outputs.append(final.reshape(-1, count * hop)[:, drop:])
             if self._quality:
-                inputs.append(batch[:, :, :hop].transpose(1, 0, 2).reshape(leads, count * hop)[:, drop:])
+                inputs.append(batch[:, :, kept : kept + hop].transpose(1, 0, 2).reshape(leads, count * hop)[:, drop:])
                 lengths += [hop - min(hop, max(0, drop - i * hop)) for i in range(count)]
         out = _side_by_side(outputs, leads)[:, :limit]
         stream.n_out += out.shape[1]

@@ -21,7 +21,9 @@ import pytest
 from ulde.runtime.contract import ModelContract, TensorEncoding
 from ulde.runtime.model import Model
 from ulde.runtime.model_file import shipped_model
-from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
+from ulde.runtime.framing import OVERLAP_SAVE
+from ulde.runtime.signal_spec import (LOW_LATENCY_CONDITIONING_SPAN_SAMPLES, LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START,
+                                     LOW_LATENCY_WINDOW_SAMPLES, SAMPLE_RATE_HZ, WINDOW_SAMPLES)
 
 _FOLDER = Path(tempfile.mkdtemp(prefix="ulde-runtime-models-"))
 atexit.register(shutil.rmtree, _FOLDER, ignore_errors=True)
@@ -29,6 +31,16 @@ SEED = 20240505
 MODEL_FIXTURES = Path(__file__).parent / "fixtures" / "models"
 STUDENT_ONNX = MODEL_FIXTURES / "untrained_student.onnx"
 TOY_INT8_TFLITE = MODEL_FIXTURES / "toy_int8.tflite"
+STUDENT_LOW_LATENCY_ONNX = MODEL_FIXTURES / "untrained_student_low_latency.onnx"
+TOY_INT8_LOW_LATENCY_TFLITE = MODEL_FIXTURES / "toy_int8_low_latency.tflite"
+LOW_LATENCY_TERMS = {
+    "window_samples": LOW_LATENCY_WINDOW_SAMPLES, "recommended_hop_samples": LOW_LATENCY_HOP_SAMPLES,
+    "framing": OVERLAP_SAVE, "kept_start_samples": LOW_LATENCY_KEPT_START,
+    "latency_samples": LOW_LATENCY_WINDOW_SAMPLES - 1 - LOW_LATENCY_KEPT_START,
+    "input_conditioning": "mean-peak", "conditioning_span_samples": LOW_LATENCY_CONDITIONING_SPAN_SAMPLES,
+}
+"""The contract terms of a low-latency model (as ulde-export writes them for the shipped one), for
+the low-latency fixtures."""
 
 
 def model_folder(name: str) -> Path:
@@ -49,7 +61,8 @@ def contract_for(path: Path, **terms) -> ModelContract:
     else:
         encodings = {"input": TensorEncoding("float32"), "output": TensorEncoding("float32")}
     window = terms.pop("window_samples", WINDOW_SAMPLES)
-    fields = {"sample_rate_hz": SAMPLE_RATE_HZ, "window_samples": window, "recommended_hop_samples": window // 2,
+    hop = terms.pop("recommended_hop_samples", window // 2)
+    fields = {"sample_rate_hz": SAMPLE_RATE_HZ, "window_samples": window, "recommended_hop_samples": hop,
               "input_conditioning": "none", "output_kind": "signal", "input_tensor": encodings["input"],
               "output_tensor": encodings["output"], **terms}
     return ModelContract(**fields)
@@ -152,6 +165,20 @@ def int8_tflite() -> Path:
     """Fully-int8 TFLite (int8 input/output [1, 1, 3600]) of a seeded random 3-conv net (a private copy
     of the file committed under tests/fixtures/models/, built by tests/make_model_fixtures.py)."""
     return _private_copy(TOY_INT8_TFLITE, "toy-int8", "ulde_int8.tflite")
+
+
+@functools.cache
+def int8_tflite_low_latency() -> Path:
+    """The fully-int8 toy net of ``int8_tflite`` at the low-latency window (int8 I/O [1, 1, 496]) under
+    LOW_LATENCY_TERMS (a private copy of the committed file, built by tests/make_model_fixtures.py)."""
+    return _private_copy(TOY_INT8_LOW_LATENCY_TFLITE, "toy-int8-ll", "ulde_int8_low_latency.tflite")
+
+
+@functools.cache
+def student_onnx_low_latency() -> Path:
+    """The untrained student of ``student_onnx`` exported at the low-latency window, float ONNX
+    [1, 1, 496], under LOW_LATENCY_TERMS (a private copy of the committed file)."""
+    return _private_copy(STUDENT_LOW_LATENCY_ONNX, "student-onnx-ll", "ulde_low_latency.onnx")
 
 
 def _private_copy(committed: Path, folder: str, name: str) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -13,13 +14,22 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
 from tests.export_fixtures import exported, untrained_checkpoint  # noqa: F401 (pytest fixtures)
 from ulde.export import micro, tflite_graph
-from ulde.export.c_array import read_c_array, read_constants
+from ulde.export.c_array import array_name, read_c_array, read_constants
+from ulde.export.variants import LOW_LATENCY, TEN_SECOND
 from ulde.model.checkpoint import file_sha256
 from ulde.runtime import Model, read_contract
+from ulde.runtime.normalization import Levels
 from ulde.runtime.signal_spec import NETWORK_LEVELS, SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
-IO_SHAPE = [1, 1, WINDOW_SAMPLES]
-ARTEFACTS = {"ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite", "parity.json", "parity.md", "ulde_model.h", "ulde_model.cc"}
+FORMS = {"10 s": TEN_SECOND, "low-latency": LOW_LATENCY}
+ARTEFACTS = {form.file(name) for form in FORMS.values() for name in
+             ("ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite", "parity.json", "parity.md", "ulde_model.h", "ulde_model.cc")}
+LOW_LATENCY_ARENA_LIMIT_BYTES = 48 * 1024  # the low-latency model's TFLM arena must fit in this (issue 15)
+
+
+def form_section(manifest: dict, form) -> dict:
+    """The manifest's sections of one form: the top level for the 10 s model, "low_latency" for the other."""
+    return manifest["low_latency"] if form.kept_start else manifest
 
 
 def test_importing_the_exporter_and_help_do_not_load_tensorflow():
@@ -38,34 +48,37 @@ def test_export_succeeds_and_writes_every_artefact_and_nothing_else(exported):
     assert not list(exported.out.parent.glob(".*partial*")), "staging folder left behind"
 
 
-def test_onnx_passes_the_full_checker_with_fixed_named_io(exported):
-    model = onnx.load(str(exported.out / "ulde.onnx"))
+@pytest.mark.parametrize("form", FORMS.values(), ids=FORMS)
+def test_onnx_passes_the_full_checker_with_fixed_named_io(exported, form):
+    model = onnx.load(str(exported.out / form.file("ulde.onnx")))
     onnx.checker.check_model(model, full_check=True)
     assert [o.version for o in model.opset_import if o.domain in ("", "ai.onnx")] == [18]
     for values, name in ((model.graph.input, "noisy_ecg"), (model.graph.output, "noise_estimate")):
         assert [v.name for v in values] == [name]
-        assert [d.dim_value for d in values[0].type.tensor_type.shape.dim] == IO_SHAPE
+        assert [d.dim_value for d in values[0].type.tensor_type.shape.dim] == [1, 1, form.window]
     assert not list(exported.out.glob("*.data")), "weights must live inside the .onnx file"
 
 
-def test_int8_model_has_no_float_tensor_anywhere(exported):
-    data = (exported.out / "ulde_int8.tflite").read_bytes()
+@pytest.mark.parametrize("form", FORMS.values(), ids=FORMS)
+def test_int8_model_has_no_float_tensor_anywhere(exported, form):
+    data = (exported.out / form.file("ulde_int8.tflite")).read_bytes()
     assert tflite_graph.float_operators(data) == []
     model = tflite_graph.read_model(data)
     dtypes = {tflite_graph.tensor_dtype(t) for sg in model.subgraphs for t in sg.tensors}
     assert dtypes <= {"int8", "int32"}, dtypes
     # the same through an interpreter without the XNNPACK delegate (which would hide the real ops)
-    interpreter = Interpreter(model_path=str(exported.out / "ulde_int8.tflite"),
+    interpreter = Interpreter(model_path=str(exported.out / form.file("ulde_int8.tflite")),
                               experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     interpreter.allocate_tensors()
     assert {d["dtype"] for d in interpreter.get_tensor_details()} <= {np.int8, np.int32}
 
 
-def test_tflite_models_keep_the_window_layout_and_transpose_only_to_upsample(exported):
+@pytest.mark.parametrize("form", FORMS.values(), ids=FORMS)
+def test_tflite_models_keep_the_window_layout_and_transpose_only_to_upsample(exported, form):
     for name in ("ulde_float.tflite", "ulde_int8.tflite"):
-        data = (exported.out / name).read_bytes()
+        data = (exported.out / form.file(name)).read_bytes()
         io = tflite_graph.io_tensors(data)
-        assert io["input"]["shape"] == io["output"]["shape"] == IO_SHAPE
+        assert io["input"]["shape"] == io["output"]["shape"] == [1, 1, form.window]
         assert (io["input"]["name"], io["output"]["name"]) == ("noisy_ecg", "noise_estimate")
         operators = tflite_graph.operator_counts(data)
         # the time interleave of each ShuffleUpsample (and onnx2tf's layout pair around it); nothing else
@@ -92,12 +105,26 @@ def test_manifest_lists_every_file_with_its_size_and_hash(exported):
     assert manifest["onnx"]["opset"] == 18 and manifest["onnx"]["max_abs_error_vs_torch_mv"] < 1e-4
     assert "shipped" in manifest["calibration"]["source"] and manifest["calibration"]["windows"] > 0
     assert {"torch", "onnx", "onnx2tf", "tensorflow", "ai-edge-litert"} <= set(manifest["library_versions"])
+    low_latency = manifest["low_latency"]
+    assert low_latency["framing"] == LOW_LATENCY.contract_terms() and manifest["framing"] == TEN_SECOND.contract_terms()
+    assert low_latency["parity"]["files"] == ["parity_low_latency.json", "parity_low_latency.md"]
 
 
-def test_manifest_quantization_matches_what_the_interpreter_reads(exported):
+def test_the_low_latency_files_state_their_framing_in_their_contract(exported):
+    for name in ("ulde_low_latency.onnx", "ulde_float_low_latency.tflite", "ulde_int8_low_latency.tflite"):
+        contract = read_contract(exported.out / name)
+        assert contract.low_latency and contract.conditioning_span == LOW_LATENCY.conditioning_span
+        assert (contract.window_samples, contract.recommended_hop_samples, contract.kept_start_samples,
+                contract.latency_samples) == (LOW_LATENCY.window, LOW_LATENCY.hop, LOW_LATENCY.kept_start,
+                                              LOW_LATENCY.latency_samples)
+    assert not read_contract(exported.out / "ulde_int8.tflite").low_latency
+
+
+@pytest.mark.parametrize("form", FORMS.values(), ids=FORMS)
+def test_manifest_quantization_matches_what_the_interpreter_reads(exported, form):
     manifest = json.loads((exported.out / "manifest.json").read_text())
-    io = manifest["artefacts"]["ulde_int8.tflite"]["io"]
-    interpreter = Interpreter(model_path=str(exported.out / "ulde_int8.tflite"))
+    io = manifest["artefacts"][form.file("ulde_int8.tflite")]["io"]
+    interpreter = Interpreter(model_path=str(exported.out / form.file("ulde_int8.tflite")))
     details = {"input": interpreter.get_input_details()[0], "output": interpreter.get_output_details()[0]}
     for role, detail in details.items():
         scale, zero_point = detail["quantization"]
@@ -106,42 +133,62 @@ def test_manifest_quantization_matches_what_the_interpreter_reads(exported):
         assert io[role]["shape"] == list(detail["shape"])
 
 
-def test_tflm_runs_the_int8_model_like_litert_reference_kernels(exported, rng):
-    path = exported.out / "ulde_int8.tflite"
-    windows = 0.5 * rng.standard_normal((2, WINDOW_SAMPLES))
+@pytest.mark.parametrize("form", FORMS.values(), ids=FORMS)
+def test_tflm_runs_the_int8_model_like_litert_reference_kernels(exported, rng, form):
+    path = exported.out / form.file("ulde_int8.tflite")
+    windows = 0.5 * rng.standard_normal((2, form.window))
     reference = Model(path, reference_kernels=True)
-    values = reference.encode(reference.condition(windows)[0])
+    levels = Levels(np.full((2, 1), 0.1), np.full((2, 1), 1.5)) if form.conditioning_span else None
+    values = reference.encode(reference.condition(windows, levels)[0])
     litert = reference.invoke(values[:, None])[:, 0]
     tflm, report = micro.run_in_tflm(path, values)
-    assert tflm.dtype == np.int8 and tflm.shape == (2, WINDOW_SAMPLES)
+    assert tflm.dtype == np.int8 and tflm.shape == (2, form.window)
     assert np.max(np.abs(tflm.astype(int) - litert.astype(int))) <= micro.MAX_STEP_DIFFERENCE
     manifest = json.loads((exported.out / "manifest.json").read_text())
-    assert report["arena_bytes"] == manifest["micro"]["arena_bytes"] > 0
+    assert report["arena_bytes"] == form_section(manifest, form)["micro"]["arena_bytes"] > 0
+    if form.kept_start:
+        assert report["arena_bytes"] <= LOW_LATENCY_ARENA_LIMIT_BYTES
     assert micro.unsupported_operators(tflite_graph.operator_counts(path.read_bytes())) == []
 
 
-def test_c_array_holds_exactly_the_int8_model(exported):
-    source = (exported.out / "ulde_model.cc").read_text()
-    model = (exported.out / "ulde_int8.tflite").read_bytes()
+@pytest.mark.parametrize("form", FORMS.values(), ids=FORMS)
+def test_c_array_holds_exactly_the_int8_model(exported, form):
+    stem = form.file("ulde_model")
+    source = (exported.out / f"{stem}.cc").read_text()
+    model = (exported.out / form.file("ulde_int8.tflite")).read_bytes()
     assert read_c_array(source) == model
-    assert "alignas(16) const unsigned char g_ulde_model[]" in source
-    assert f"const unsigned int g_ulde_model_len = {len(model)};" in source
-    header = (exported.out / "ulde_model.h").read_text()
-    assert "extern const unsigned char g_ulde_model[];" in header
-    contract, constants = read_contract(exported.out / "ulde_int8.tflite"), read_constants(header)
+    symbol = array_name(stem)
+    assert f"alignas(16) const unsigned char {symbol}[]" in source
+    assert f"const unsigned int {symbol}_len = {len(model)};" in source
+    header = (exported.out / f"{stem}.h").read_text()
+    assert f"extern const unsigned char {symbol}[];" in header
+    contract, constants = read_contract(exported.out / form.file("ulde_int8.tflite")), read_constants(header, stem)
     assert int(constants["WINDOW_SAMPLES"]) == contract.window_samples and contract.digest in header
     assert int(constants["INPUT_ZERO_POINT"]) == contract.input_tensor.zero_point
+    assert (int(constants["OVERLAP_SAVE"]), int(constants["KEPT_START_SAMPLES"])) == (int(contract.low_latency), form.kept_start)
+    assert (int(constants["LATENCY_SAMPLES"]), int(constants["CONDITIONING_SPAN_SAMPLES"])) == (form.latency_samples,
+                                                                                              contract.conditioning_span)
 
 
-def test_parity_report_covers_every_backend_and_group(exported):
-    report = json.loads((exported.out / "parity.json").read_text())
+def test_both_c_arrays_link_into_one_firmware(exported):
+    """Distinct symbols and constant names: the two headers can be included together."""
+    headers = [(exported.out / f"{form.file('ulde_model')}.h").read_text() for form in FORMS.values()]
+    defined = [set(re.findall(r"^#define (\w+)", h, flags=re.MULTILINE)) for h in headers]
+    assert defined[0] and defined[1] and not defined[0] & defined[1]
+    assert array_name(TEN_SECOND.file("ulde_model")) != array_name(LOW_LATENCY.file("ulde_model"))
+
+
+@pytest.mark.parametrize("form", FORMS.values(), ids=FORMS)
+def test_parity_report_covers_every_backend_and_group(exported, form):
+    report = json.loads((exported.out / form.file("parity.json")).read_text())
     assert set(report["groups"]) == {"group1", "group2", "group3"}
     for row in report["groups"].values():
         assert set(row) >= {"torch_float", "onnx_float", "tflite_float", "tflite_int8", "int8_loss_db"}
         assert row["onnx_vs_torch_max_abs_error_mv"] < 1e-4  # the exported form (fused, equalized) is the same function
         assert row["tflite_float_vs_torch_max_abs_error_mv"] < 1e-3
         assert np.isfinite(row["int8_vs_float_output_snr_db"])
-    assert report["passed"] and "PASS" in (exported.out / "parity.md").read_text()
+    assert report["passed"] and "PASS" in (exported.out / form.file("parity.md")).read_text()
+    assert report["windows"]["framing"] == form.name
 
 
 def test_tflite_route_uses_the_conv2d_twin_without_per_conv_reshapes(exported):
@@ -164,6 +211,8 @@ def test_the_shipped_student_passes_the_default_int8_gate_on_the_shipped_sets(tm
     monkeypatch.delenv("ULDE_DATA", raising=False)
     out = tmp_path / "export"
     assert main(["--int8", "--out", str(out)]) == 0
-    report = json.loads((out / "parity.json").read_text())
-    assert report["passed"] and report["max_int8_loss_db"] == DEFAULT_MAX_INT8_LOSS_DB
-    assert all(row["int8_loss_db"] <= DEFAULT_MAX_INT8_LOSS_DB for row in report["groups"].values())
+    for form in FORMS.values():
+        report = json.loads((out / form.file("parity.json")).read_text())
+        assert report["passed"] and report["max_int8_loss_db"] == DEFAULT_MAX_INT8_LOSS_DB
+        assert all(row["int8_loss_db"] <= DEFAULT_MAX_INT8_LOSS_DB for row in report["groups"].values())
+

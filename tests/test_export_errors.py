@@ -121,19 +121,23 @@ def test_install_replaces_a_previous_export_and_keeps_nothing_of_it(tmp_path):
 def test_int8_loss_over_the_limit_fails_and_leaves_the_target_untouched(tmp_path, capsys, monkeypatch, untrained_checkpoint):
     """The conversion itself is faked (the real one is exercised once per session in test_export_cli)."""
 
-    def fake_export_into(stage, model, checkpoint, calibration, parity_data, options):
-        (stage / "ulde_int8.tflite").write_bytes(b"int8")
-        report = {"passed": False, "max_int8_loss_db": options.max_int8_loss_db, "failing_groups": ["group2"],
-                  "groups": {"group2": {"int8_loss_db": 0.8}}}
-        return {"artefacts": {}}, report
+    def fake_export_variant(stage, variant, network, calibration, parity_data, options):
+        (stage / variant.file("ulde_int8.tflite")).write_bytes(b"int8")
+        loss = 0.8 if variant.kept_start else 0.1  # only the low-latency model fails
+        report = {"passed": loss <= options.max_int8_loss_db, "max_int8_loss_db": options.max_int8_loss_db,
+                  "failing_groups": ["group2"] if loss > options.max_int8_loss_db else [],
+                  "groups": {"group2": {"int8_loss_db": loss}}}
+        return {}, {}, report
 
-    monkeypatch.setattr(pipeline, "_export_into", fake_export_into)
+    monkeypatch.setattr(pipeline, "_export_variant", fake_export_variant)
     out = tmp_path / "out"
     out.mkdir()
     (out / "manifest.json").write_text('{"previous": true}')
     line = run_failing(["--ckpt", str(untrained_checkpoint), "--out", str(out), "--max-int8-loss-db", "0.5"], capsys)
-    assert "loses more SNR improvement than the 0.5 dB limit: group2 0.80 dB" in line
+    assert "low-latency model: " in line and "loses more SNR improvement than the 0.5 dB limit: group2 0.80 dB" in line
+    assert "10 s model" not in line
     assert json.loads((out / "manifest.json").read_text()) == {"previous": True}
     rejected = tmp_path / "out.rejected"
-    assert (rejected / "ulde_int8.tflite").is_file() and (rejected / "manifest.json").is_file()
+    assert (rejected / "ulde_int8.tflite").is_file() and (rejected / "ulde_int8_low_latency.tflite").is_file()
+    assert (rejected / "manifest.json").is_file()
     assert leftovers(tmp_path) == ["out", "out.rejected"]

@@ -91,3 +91,29 @@ def test_with_config_keeps_the_weights_and_bounds_the_activations():
     assert with_config(net, input_normalization="peak").config.input_normalization == "peak"
     with pytest.raises(ValueError, match="without new weights"):
         with_config(net, channels=(8, 8, 8, 8, 8))
+
+
+def test_the_low_latency_kept_span_sees_only_samples_inside_its_frame():
+    """The overlap-save framing's premise: the shipped student's outputs kept_start .. kept_start + H - 1 of
+    a low-latency frame equal the same outputs of the network run on a longer signal around it (any
+    frame start on the stride grid), so nothing outside the frame reaches them."""
+    from ulde.model.checkpoint import load_model, shipped_checkpoint
+    from ulde.model.inference import kept_outputs
+    from ulde.runtime.signal_spec import LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START, LOW_LATENCY_WINDOW_SAMPLES
+
+    network = load_model(shipped_checkpoint())[0].eval()
+    torch.manual_seed(3)
+    long = torch.randn(1, 1, 2 * WINDOW_SAMPLES)
+    with torch.no_grad():
+        whole = network(long)
+        for start in (0, TOTAL_STRIDE, 37 * TOTAL_STRIDE, 2 * WINDOW_SAMPLES - LOW_LATENCY_WINDOW_SAMPLES):
+            frame = network(long[..., start : start + LOW_LATENCY_WINDOW_SAMPLES])
+            kept = start + LOW_LATENCY_KEPT_START
+            torch.testing.assert_close(kept_outputs(frame), whole[..., kept : kept + LOW_LATENCY_HOP_SAMPLES],
+                                       rtol=0, atol=1e-5)
+        # the hop before the kept span reaches past the frame's start: there the frame's edge shows
+        start = 37 * TOTAL_STRIDE
+        frame = network(long[..., start : start + LOW_LATENCY_WINDOW_SAMPLES])
+        early = slice(LOW_LATENCY_KEPT_START - LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START)
+        gap = (frame[..., early] - whole[..., start + early.start : start + early.stop]).abs().max()
+    assert gap > 1e-3

@@ -13,6 +13,10 @@ from tests.runtime_fixtures import ecg_like, shipped_or_skip
 from ulde.runtime import StreamingDenoiser, denoise, denoise_windows, read_contract
 
 
+SHIPPED_FILES = ("ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx", "ulde_int8_low_latency.tflite",
+                 "ulde_float_low_latency.tflite", "ulde_low_latency.onnx")
+
+
 def test_the_default_model_is_the_shipped_int8_tflite_and_runs_under_its_own_contract():
     path = shipped_or_skip("ulde_int8.tflite")
     manifest = json.loads((path.parent / "manifest.json").read_text())  # the export report, never read to run
@@ -21,11 +25,21 @@ def test_the_default_model_is_the_shipped_int8_tflite_and_runs_under_its_own_con
     assert d.contract == read_contract(path)
     assert (d.window_samples, d.hop_samples, d.sample_rate_hz) == (3600, 1800, 360)
     assert d.input_normalization == "mean-peak" and d.contract.output_kind == "noise_estimate"
-    for name in ("ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx"):
+    for name in SHIPPED_FILES:
         assert manifest["artefacts"][name]["contract"] == json.loads(read_contract(path.parent / name).to_json())
 
 
-@pytest.mark.parametrize("name", ["ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx"])
+def test_low_latency_runs_the_shipped_low_latency_model_within_three_quarters_of_a_second():
+    path = shipped_or_skip("ulde_int8_low_latency.tflite")
+    d = StreamingDenoiser(low_latency=True)
+    assert d.model_path == path and d.contract.low_latency and d.contract.input_conditioning == "mean-peak"
+    assert d.latency_seconds <= 0.75 and d.latency_samples == d.contract.latency_samples
+    signal = ecg_like(40 * 360, seed=21)
+    reference = denoise(signal, low_latency=True)
+    assert np.max(np.abs(denoise(signal - 300.0, low_latency=True) - reference)) < 1e-3  # mV
+
+
+@pytest.mark.parametrize("name", SHIPPED_FILES)
 def test_shipped_models_stream_exactly_like_offline(name):
     path = shipped_or_skip(name)
     signal = ecg_like(3 * 3600 + 77, seed=11, leads=2)
@@ -34,10 +48,11 @@ def test_shipped_models_stream_exactly_like_offline(name):
     assert np.array_equal(streamed, denoise(signal, path))
 
 
-def test_int8_tflite_and_float_onnx_agree():
+@pytest.mark.parametrize("suffix", ["", "_low_latency"])
+def test_int8_tflite_and_float_onnx_agree(suffix):
     """Two routes, one network: the shipped int8 output at least 25 dB SNR against the float ONNX
     output on a minute of synthetic ECG (the benchmarks' int8-vs-float gate on real windows)."""
-    int8, onnx = shipped_or_skip("ulde_int8.tflite"), shipped_or_skip("ulde.onnx")
+    int8, onnx = shipped_or_skip(f"ulde_int8{suffix}.tflite"), shipped_or_skip(f"ulde{suffix}.onnx")
     signal = ecg_like(60 * 360, seed=12)
     a, b = denoise(signal, int8), denoise(signal, onnx)
     snr = 10 * np.log10(np.sum(b.astype(np.float64) ** 2) / np.sum((a - b).astype(np.float64) ** 2))
@@ -63,6 +78,7 @@ def test_the_readme_quick_start_runs_as_written():
     assert len(namespace["clean"]) == len(namespace["ecg"]) and namespace["clean"].dtype == np.float32
     assert np.all(np.isfinite(namespace["clean"]))
     assert namespace["denoiser"].latency_samples == 3599
+    assert namespace["live"].latency_seconds <= 0.75 and len(namespace["clean_live"]) == len(namespace["ecg"])
 
 
 def test_denoise_windows_is_one_normalized_call_per_window(rng):
