@@ -2,7 +2,7 @@
 
 A ``ModelContract`` states the sample rate, the window, the framing (overlap-add with a recommended
 hop, or overlap-save with its hop and kept span, runtime/framing.py) and its latency, the input conditioning
-(runtime/normalization.py), what the output tensor holds and how it becomes ECG, the int8/float
+and the span it is taken over (runtime/normalization.py), what the output tensor holds and how it becomes ECG, the int8/float
 encoding of the input and output tensors, and a digest of the file. ``ulde-export`` writes it as JSON
 into every model file (TFLite: a metadata entry named ``CONTRACT_KEY`` whose buffer holds the JSON;
 ONNX: a ``metadata_props`` entry of the same key); the runtime reads it from the file alone

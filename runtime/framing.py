@@ -81,10 +81,6 @@ class Framing:
     kept_start: int = 0
 
     @property
-    def kind(self) -> str:
-        return OVERLAP_SAVE if self.kept_start else OVERLAP_ADD
-
-    @property
     def left_pad(self) -> int:
         """Virtual (mirrored) samples before the first sample, P = s1 - H: T - H for overlap-add, so every
         real sample has all its overlapping frames; the kept start for overlap-save, so the first real
