@@ -22,6 +22,8 @@ LOW_LATENCY_MAX_SECONDS = 1.0
 """The low-latency mode's algorithmic latency (``StreamingDenoiser.latency_seconds``), issue 15."""
 LOW_LATENCY_COMPUTE_RATIO_MAX = 4.0
 """Its multiply-accumulates per second of signal against the 10 s mode's, issue 15."""
+LOW_LATENCY_ARENA_MAX_BYTES = 48 * 1024
+"""Its TFLite Micro tensor arena, issue 15."""
 PEAK_RSS_MAX_MIB = 64.0
 """Peak resident memory of a fresh process that imports the runtime and streams 1 h (MiB = 2**20 bytes)."""
 RSS_GROWTH_MAX = 0.02

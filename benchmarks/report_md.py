@@ -58,12 +58,14 @@ def _latency(doc: dict) -> list[str]:
     if "low_latency" in doc:
         low = doc["low_latency"]
         out += ["## Low-latency mode against the 10 s mode (one thread)", "", low["method"], "",
-                "| mode | window / hop (samples) | latency (s) | calls per second | MACs per second | CPU ms per minute (wall) |",
-                "|---|---|---|---|---|---|"]
+                "| mode | window / hop (samples) | latency (s) | calls per second | MACs per second | CPU ms per minute (wall) "
+                "| real-time factor (CPU) | TFLM arena (B) |",
+                "|---|---|---|---|---|---|---|---|"]
         for name, m in low["modes"].items():
             out.append(f"| {name} | {m['window_samples']} / {m['hop_samples']} | {m['latency_seconds']:.3f} | "
                        f"{m['calls_per_second']:.3f} | {m['macs_per_second'] / 1e6:.2f} M | "
-                       f"{m['cpu_ms_per_minute']:.2f} ({m['wall_ms_per_minute']:.2f}) |")
+                       f"{m['cpu_ms_per_minute']:.2f} ({m['wall_ms_per_minute']:.2f}) | {m['realtime_factor_cpu']:,.0f}x | "
+                       f"{m['tflm_arena_bytes']:,} |")
         r = low["low_latency_over_10_s"]
         out += ["", f"Low-latency / 10 s: calls {r['calls_per_second']:.2f}x, MACs {r['macs_per_second']:.3f}x, "
                 f"CPU time {r['cpu_ms_per_minute']:.2f}x.", ""]

@@ -12,6 +12,7 @@ import onnx
 import pytest
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
+from benchmarks.bounds import LOW_LATENCY_ARENA_MAX_BYTES
 from tests.export_fixtures import exported, untrained_checkpoint  # noqa: F401 (pytest fixtures)
 from ulde.export import micro, tflite_graph
 from ulde.export.c_array import array_name, read_c_array, read_constants
@@ -24,7 +25,6 @@ from ulde.runtime.signal_spec import NETWORK_LEVELS, SAMPLE_RATE_HZ, WINDOW_SAMP
 FORMS = {"10 s": TEN_SECOND, "low-latency": LOW_LATENCY}
 ARTEFACTS = {form.file(name) for form in FORMS.values() for name in
              ("ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite", "parity.json", "parity.md", "ulde_model.h", "ulde_model.cc")}
-LOW_LATENCY_ARENA_LIMIT_BYTES = 48 * 1024  # the low-latency model's TFLM arena must fit in this (issue 15)
 
 
 def form_section(manifest: dict, form) -> dict:
@@ -147,7 +147,7 @@ def test_tflm_runs_the_int8_model_like_litert_reference_kernels(exported, rng, f
     manifest = json.loads((exported.out / "manifest.json").read_text())
     assert report["arena_bytes"] == form_section(manifest, form)["micro"]["arena_bytes"] > 0
     if form.kept_start:
-        assert report["arena_bytes"] <= LOW_LATENCY_ARENA_LIMIT_BYTES
+        assert report["arena_bytes"] <= LOW_LATENCY_ARENA_MAX_BYTES
     assert micro.unsupported_operators(tflite_graph.operator_counts(path.read_bytes())) == []
 
 
