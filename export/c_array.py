@@ -36,7 +36,7 @@ def contract_constants(contract: ModelContract, arena_bytes: int) -> dict[str, s
         "SAMPLE_RATE_HZ": _float(contract.sample_rate_hz), "WINDOW_SAMPLES": str(contract.window_samples),
         "HOP_SAMPLES": str(contract.recommended_hop_samples), "TENSOR_ARENA_BYTES": str(arena_bytes),
         "OVERLAP_SAVE": str(int(contract.low_latency)), "KEPT_START_SAMPLES": str(contract.kept_start_samples),
-        "LATENCY_SAMPLES": str(contract.window_samples - 1 - contract.kept_start_samples),
+        "LATENCY_SAMPLES": str(contract.framing_latency_samples),
         "REMOVE_WINDOW_MEAN": str(int(mode == "mean-peak")), "CONDITIONING_SPAN_SAMPLES": str(contract.conditioning_span),
         "PEAK_NORMALIZE": str(int(mode != "none")),
         "PEAK_FLOOR_MV": _float(contract.peak_floor_mv),

@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 
 from ulde.model.inference import kept_outputs, low_latency_frames
-from ulde.runtime.framing import OVERLAP_ADD, OVERLAP_SAVE
+from ulde.runtime.framing import OVERLAP_ADD, OVERLAP_SAVE, framing_latency
 from ulde.runtime.normalization import Levels
 from ulde.runtime.signal_spec import (LOW_LATENCY_CONDITIONING_SPAN_SAMPLES, LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START,
                                      LOW_LATENCY_WINDOW_SAMPLES, WINDOW_SAMPLES)
@@ -39,7 +39,7 @@ class Variant:
 
     @property
     def latency_samples(self) -> int:
-        return self.window - 1 - self.kept_start
+        return framing_latency(self.window, self.kept_start)
 
     def file(self, name: str) -> str:
         """``ulde_int8.tflite`` -> ``ulde_int8_low_latency.tflite`` (the 10 s form keeps the name)."""

@@ -22,7 +22,7 @@ import math
 from dataclasses import asdict, dataclass, field, replace
 
 from ulde.runtime.errors import ModelFileError
-from ulde.runtime.framing import FRAMINGS, OVERLAP_ADD, OVERLAP_SAVE
+from ulde.runtime.framing import FRAMINGS, OVERLAP_ADD, OVERLAP_SAVE, framing_latency
 from ulde.runtime.normalization import NORMALIZATION_MODES, NORMALIZATION_RULES, PEAK_FLOOR_MV
 
 CONTRACT_FORMAT = "ulde-model-contract/1"
@@ -119,9 +119,14 @@ class ModelContract:
         if self.framing == OVERLAP_SAVE and not 1 <= kept <= self.window_samples - self.recommended_hop_samples:
             raise ModelFileError(f"contract kept span {kept} .. {kept + self.recommended_hop_samples - 1} does not lie "
                                  f"inside its {self.window_samples}-sample window after its first sample")
-        stated, derived = self.latency_samples, self.window_samples - 1 - kept
+        stated, derived = self.latency_samples, self.framing_latency_samples
         if stated is not None and stated != derived:
             raise ModelFileError(f"contract latency_samples {stated!r} contradicts its framing (window - 1 - kept start = {derived})")
+
+    @property
+    def framing_latency_samples(self) -> int:
+        """The latency its framing gives (runtime/framing.py), whether or not the contract states it."""
+        return framing_latency(self.window_samples, self.kept_start_samples)
 
     def _check_conditioning_span(self) -> None:
         span = self.conditioning_span_samples

@@ -69,6 +69,11 @@ def mirror_pad(samples: np.ndarray, before: int, after: int) -> np.ndarray:
     return np.pad(samples, ((0, 0), (before, after)), mode="symmetric")
 
 
+def framing_latency(window: int, kept_start: int) -> int:
+    """Worst-case delay from a sample's arrival to its output, T - 1 - s0 samples (``Framing.latency_samples``)."""
+    return window - 1 - kept_start
+
+
 @dataclass(frozen=True)
 class Framing:
     """Window T and hop H in samples, the taper (T,) and its coverage (H,), both float32, and the first
@@ -101,7 +106,7 @@ class Framing:
         Overlap-add: T - 1 at block starts, T - H at block ends. Overlap-save: T - 1 - s0 at block starts,
         T - s0 - H (the frame's look-ahead past its kept span) at block ends.
         """
-        return self.window - 1 - self.kept_start
+        return framing_latency(self.window, self.kept_start)
 
     def frames_to_release(self, buffered: int) -> int:
         """Frames that release every one of ``buffered`` samples at the frame buffer's start."""

@@ -170,8 +170,7 @@ class Model:
         model whose conditioning span is longer than its window (``condition``)."""
         checked = as_windows(windows, self.window_samples)
         if levels is not None:
-            levels = Levels(*(as_levels(part, len(checked), name) for part, name in zip(levels, Levels._fields)))
-            levels = Levels(levels.offsets[:, None], levels.peaks[:, None])
+            levels = Levels(*(as_levels(part, len(checked), name)[:, None] for part, name in zip(levels, Levels._fields)))
         return self.denoise_frames(checked[:, None], levels)[:, 0]
 
 

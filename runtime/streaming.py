@@ -310,16 +310,15 @@ class StreamingDenoiser:
 
     def _flush_frames(self, stream: _Stream) -> Released:
         """The model-rate samples still buffered: the last frames, completed by mirroring the stream's end."""
-        frames = np.zeros((0,) + stream.frame.shape, dtype=stream.frame.dtype)
+        frames, levels = np.zeros((0,) + stream.frame.shape, dtype=stream.frame.dtype), None
         if stream.n_out < stream.n_in:
             if not stream.head_written:
                 self._write_head(stream, stream.frame, stream.fill)
             window, hop, fill = self.window_samples, self.hop_samples, stream.fill
             count = self.framing.frames_to_release(fill)
             tail = mirror_pad(stream.frame[:, :fill], 0, (count - 1) * hop + window - fill)
-            frames = _strided_frames(tail, window, hop, count)
-            return self._overlap_add(stream, frames, self._levels(stream, tail, count), limit=stream.n_in - stream.n_out)
-        return self._overlap_add(stream, frames, None, limit=stream.n_in - stream.n_out)
+            frames, levels = _strided_frames(tail, window, hop, count), self._levels(stream, tail, count)
+        return self._overlap_add(stream, frames, levels, limit=stream.n_in - stream.n_out)
 
     def __copy__(self) -> StreamingDenoiser:
         """An independent stream: its own Model (interpreter) and a copy of this stream's state."""
