@@ -28,6 +28,10 @@ PEAK_RSS_MAX_MIB = 64.0
 """Peak resident memory of a fresh process that imports the runtime and streams 1 h (MiB = 2**20 bytes)."""
 RSS_GROWTH_MAX = 0.02
 """Relative growth of that process's peak RSS from minute 10 to minute 60 of the stream."""
+ARCHIVE_SPEEDUP_MIN = 1.7
+"""Archive throughput of 2 worker processes against 1, on a host with 2 usable cores, issue 17."""
+ARCHIVE_PEAK_RSS_MAX_MIB = 96.0
+"""Peak resident memory of ``ulde-denoise`` on a 24 h record (.npy or EDF), which it streams, issue 17."""
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,8 @@ def render_block(doc: dict) -> str:
     f, env = doc["footprint"], doc["environment"]
     int8, floats = (doc["latency_window"]["contenders"][k] for k in ("tflite_int8", "tflite_float"))
     minute, low = doc["latency_minute"], doc["low_latency"]
+    archive = doc["archive"]
+    day = archive["day_record"]
     sizes = f["files"]
     lines = [
         "| figure | value |", "|---|---|",
@@ -43,6 +45,10 @@ def render_block(doc: dict) -> str:
         f"{low['modes']['low-latency']['latency_seconds']:.2f} s; {low['low_latency_over_10_s']['macs_per_second']:.2f}x "
         f"({low['low_latency_over_10_s']['cpu_ms_per_minute']:.2f}x) |",
         f"| peak memory, fresh process streaming 1 h | {doc['memory']['peak_mib']:.1f} MiB |",
+        f"| archive throughput, 1 worker (2 workers over 1) | {archive['samples_per_second_per_core'] / 1e6:.2f} M samples/s "
+        f"({archive['speedup_2_over_1']:.2f}x) |",
+        f"| peak memory, ulde-denoise on a 24 h .npy (EDF+) | {day['day.npy']['peak_rss_mib']:.1f} MiB "
+        f"({day['day.edf']['peak_rss_mib']:.1f} MiB) |",
         "",
         "| noise group | input SNR (dB) | SNR improvement, float (dB) | SNR improvement, int8 (dB) | band-pass (dB) |",
         "|---|---|---|---|---|",

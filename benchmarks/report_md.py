@@ -93,6 +93,19 @@ def _footprint(doc: dict) -> list[str]:
             out.append(f"| {label} | {rss} | {p['peak_mib']:.1f} |")
         growth = ", ".join(f"{GROWTH_LABELS.get(k, k)} {100 * v:+.3f} %" for k, v in m["growth"].items())
         out += ["", f"Growth from minute {m['from_minute']} to {m['to_minute']}: {growth}.", ""]
+    if "archive" in doc:
+        a = doc["archive"]
+        out += ["## Archives (ulde.batch, ulde-denoise)", "", a["method"], "",
+                "| workers | wall clock (s) | samples per second |", "|---|---|---|"]
+        out += [f"| {k} | {a['wall_seconds'][k]:.2f} | {v:,.0f} |" for k, v in a["samples_per_second"].items()]
+        out += ["", f"2 workers over 1: {a['speedup_2_over_1']:.2f}x on {a['usable_cores']} usable core(s); "
+                f"{a['samples_per_second_per_core']:,.0f} samples per second per core.", ""]
+        if "day_record" in a:
+            d = a["day_record"]
+            out += [d["method"], "", "| record | peak RSS (MiB) | wall clock (s) |", "|---|---|---|"]
+            out += [f"| {name} | {f['peak_rss_mib']:.1f} | {f['wall_seconds']:.1f} |"
+                    for name, f in d.items() if isinstance(f, dict)]
+            out.append("")
     return out
 
 

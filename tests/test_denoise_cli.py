@@ -154,8 +154,9 @@ def test_success_prints_one_line_and_quiet_prints_none(tmp_path, tiny_model, cap
     assert main(args) == 0
     out = capsys.readouterr().out.strip()
     assert out.startswith("ulde-denoise: wrote") and "y.npy" in out and "2000 samples" in out and "\n" not in out
-    assert main(args + ["--quiet"]) == 0
-    assert capsys.readouterr().out == ""
+    quiet = [str(tmp_path / "x.npy"), "-o", str(tmp_path / "z.npy"), "--fs", "360", "--model", str(tiny_model), "--quiet"]
+    assert main(quiet) == 0
+    assert capsys.readouterr().out == "" and np.array_equal(np.load(tmp_path / "z.npy"), np.load(tmp_path / "y.npy"))
 
 
 @pytest.mark.parametrize("kind", ["npy", "csv", "wfdb", "symlink"])
@@ -179,21 +180,35 @@ def test_an_output_that_is_the_input_is_refused_and_the_input_kept(tmp_path, tin
 
 
 def test_an_interrupted_write_leaves_the_previous_output(tmp_path, tiny_model, monkeypatch, capsys):
-    import ulde.denoise_cli as cli
+    from ulde.formats import NpyOutput
 
     np.save(tmp_path / "x.npy", ecg_like(3000, seed=9))
     old = np.arange(5.0)
     np.save(tmp_path / "y.npy", old)
+    real_append = NpyOutput.append
 
-    def interrupted(folder, name, *rest):
-        (folder / name).write_bytes(b"partial")
+    def interrupted(self, stream, denoised):
+        real_append(self, stream, denoised)  # part of the output is on disk, in the staging folder
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_write_into", interrupted)
-    assert main([str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"), "--fs", "360", "--model", str(tiny_model)]) == 130
+    monkeypatch.setattr(NpyOutput, "append", interrupted)
+    argv = [str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"), "--fs", "360", "--model", str(tiny_model)]
+    assert main(argv + ["--overwrite"]) == 130
     assert "interrupted" in capsys.readouterr().err
     assert np.array_equal(np.load(tmp_path / "y.npy"), old)
     assert sorted(f.name for f in tmp_path.iterdir()) == ["x.npy", "y.npy"]  # no staging folder left
+
+
+def test_an_existing_output_is_skipped_unless_overwrite(tmp_path, tiny_model, capsys):
+    x = ecg_like(3000, seed=9)
+    np.save(tmp_path / "x.npy", x)
+    old = np.arange(5.0)
+    np.save(tmp_path / "y.npy", old)
+    argv = [str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"), "--fs", "360", "--model", str(tiny_model)]
+    assert main(argv) == 0
+    assert "skipped" in capsys.readouterr().err and np.array_equal(np.load(tmp_path / "y.npy"), old)
+    assert main(argv + ["--overwrite"]) == 0
+    assert np.array_equal(np.load(tmp_path / "y.npy"), denoise(x, tiny_model))
 
 
 def test_wfdb_output_keeps_gains_format_date_and_annotations(tmp_path, tiny_model):
