@@ -44,7 +44,7 @@ class Artefacts:
 
 
 def find_artefacts() -> Artefacts:
-    """The exported models from $ULDE_BENCH_MODELS, else ulde/runtime/models/; MissingArtefactError if incomplete."""
+    """The exported models from $ULDE_BENCH_MODELS, else the shipped runtime/models/; MissingArtefactError if incomplete."""
     chosen = os.environ.get(MODELS_ENV_VAR)
     folder = Path(chosen).expanduser() if chosen else shipped_model().parent
     origin = f"${MODELS_ENV_VAR}" if chosen else "shipped"

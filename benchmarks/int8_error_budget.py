@@ -8,7 +8,7 @@ over the exporter's calibration windows), then all of them together, then the co
 SNR (dB, mean over windows) per noise group on the validation split: a simulation of the rounding,
 not LiteRT's arithmetic (the real int8 model, from ``ulde-export``, scores lower). Needs the full data:
 
-    python -m benchmarks.int8_error_budget --ckpt model/checkpoints/student.pt --data-dir ../shared/data
+    python -m benchmarks.int8_error_budget --ckpt model/checkpoints/student.pt --data-dir "$ULDE_DATA"
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A nearly clean NSTDB record as recorded, through ulde.runtime: SNR against the clean MIT-BIH record.
 
-    python -m benchmarks.stress_record --data-dir ../shared/data [--model PATH ...]
+    python -m benchmarks.stress_record --data-dir "$ULDE_DATA" [--model PATH ...]
 
 NSTDB's 118e24 (storage offset of about -5 mV kept, as a device file would have it), streamed through
 ``ulde.runtime.denoise``, scored against the baseline-corrected MIT-BIH 118 over the noise-free minutes

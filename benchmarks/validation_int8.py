@@ -6,7 +6,7 @@ LiteRT, 1 thread) and scored per noise group: mean SNR improvement of the float 
 and the int8-vs-float output SNR, in dB. Windows: the CPSC 2018 validation records with the
 validation part of the NSTDB noise, seed 7, the first ``--windows`` of each group. Needs the full data:
 
-    python -m benchmarks.validation_int8 --data-dir ../shared/data runtime/models other-export/
+    python -m benchmarks.validation_int8 --data-dir "$ULDE_DATA" runtime/models other-export/
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def calibration_windows(data_dir: Path | None) -> tuple[np.ndarray, dict]:
         source = f"{DATABASE} training split + NSTDB training part, from the data directory"
     else:
         windows = load(CALIBRATION_FILE)["noisy"]
-        source = f"shipped set ulde/export/calibration/{CALIBRATION_FILE} ({DATABASE} training split + NSTDB training part)"
+        source = f"shipped set export/calibration/{CALIBRATION_FILE} ({DATABASE} training split + NSTDB training part)"
     return windows, {
         "source": source, "windows": int(len(windows)), "window_samples": int(windows.shape[1]),
         "groups": [g.name for g in GROUPS], "seed": CALIBRATION_SEED, "units": "mV",
@@ -70,7 +70,7 @@ def parity_sets(data_dir: Path | None) -> tuple[list[ParitySet], dict]:
         stored = load(PARITY_FILE)
         labels = [str(s) for s in stored["labels"]]
         sets = [(g.name, stored["clean"], stored[f"noisy_{g.name}"], labels) for g in GROUPS]
-        source = f"shipped set ulde/export/calibration/{PARITY_FILE} ({DATABASE} test split subset + NSTDB test part)"
+        source = f"shipped set export/calibration/{PARITY_FILE} ({DATABASE} test split subset + NSTDB test part)"
     return sets, {"source": source, "windows_per_group": int(len(sets[0][1])), "seed": EVAL_SEED}
 
 

@@ -1,6 +1,6 @@
 """ulde-export: checkpoint -> ulde.onnx, ulde_float.tflite, ulde_int8.tflite, manifest.json, parity.*
 
-    ulde-export --ckpt model/checkpoints/student.pt --int8 --c-array --data-dir /work/shared/data --out runtime/models
+    ulde-export --ckpt model/checkpoints/student.pt --int8 --c-array --data-dir "$ULDE_DATA" --out runtime/models
 """
 
 from __future__ import annotations

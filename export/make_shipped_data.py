@@ -1,6 +1,6 @@
 """Regenerate the shipped calibration and parity sets from the real data (training / test split).
 
-    python -m ulde.export.make_shipped_data --data-dir /work/shared/data
+    python -m ulde.export.make_shipped_data --data-dir "$ULDE_DATA"
 
 Deterministic (fixed seeds in calibration.py): rerunning it on the same data gives the same arrays.
 """

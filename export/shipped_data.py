@@ -1,10 +1,10 @@
-"""The small real-ECG sets shipped in ``ulde/export/calibration/`` for exports without a data directory.
+"""The small real-ECG sets shipped in ``export/calibration/`` for exports without a data directory.
 
 Windows are stored as int16 first differences in microvolts (``np.savez_compressed``): 1 uV is far
 below the int8 model's step (~35 uV) and the differencing lets zlib compress the smooth ECG, so both
 sets fit the 1 MB package-data budget. Regenerate them from the data directory with
 
-    python -m ulde.export.make_shipped_data --data-dir /work/shared/data
+    python -m ulde.export.make_shipped_data --data-dir "$ULDE_DATA"
 
 which is deterministic (fixed seeds) and rewrites ``calibration.npz`` and ``parity.npz``.
 """

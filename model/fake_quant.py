@@ -86,9 +86,12 @@ class FakeQuant:
         self.calls: dict[str, int] = {}
         self.handles = [model.register_forward_pre_hook(self._start), model.stem.register_forward_pre_hook(self._round_input)]
         extrema_folded = absorbs_extrema(model.extrema)
+        self.per_channel_names: set[str] = set()  # the export equalizes these outputs per channel
         for name, module in model.named_modules():
-            if quantized_output(name, module, extrema_folded):
+            if quantized_output(model, module, extrema_folded):
                 self.handles.append(module.register_forward_hook(self._rounder(name)))
+                if self.equalized and isinstance(module, Down):
+                    self.per_channel_names.add(name)
 
     def _start(self, model, inputs):
         self.calls.clear()
@@ -111,7 +114,7 @@ class FakeQuant:
     def _round(self, name: str, training: bool, x: torch.Tensor) -> torch.Tensor:
         call = self.calls.get(name, 0)
         self.calls[name] = call + 1
-        tracker = self.ranges.setdefault((name, call), RunningRange(per_channel=self.equalized and equalized_output(name)))
+        tracker = self.ranges.setdefault((name, call), RunningRange(per_channel=name in self.per_channel_names))
         if training or self.observing or tracker.low is None:
             tracker.observe(x.detach(), self.momentum)
         return tracker.round(x) if self.rounded is None or (name, call) in self.rounded else x
@@ -121,18 +124,15 @@ class FakeQuant:
             handle.remove()
 
 
-def equalized_output(name: str) -> bool:
-    """Whether the exporter equalizes this rounded tensor per channel: the depthwise downsampling's output."""
-    return name.startswith("downs.")
-
-
-def quantized_output(name: str, module: nn.Module, extrema_folded: bool) -> bool:
-    """Whether the converted int8 graph stores this module's output as its own tensor; with
-    ``extrema_folded`` the export folds the local-extrema module into the head (model/fusion.py)."""
+def quantized_output(model: UNet1d, module: nn.Module, extrema_folded: bool) -> bool:
+    """Whether the converted int8 graph stores ``module``'s output (``module`` one of ``model``'s) as its
+    own tensor; with ``extrema_folded`` the export folds the local-extrema module into the head
+    (model/fusion.py)."""
     if isinstance(module, (nn.ReLU, nn.ReLU6, Up)):
         return True
     if isinstance(module, Down):  # no activation follows the strided depthwise conv (BatchNorm folded or not);
         return not isinstance(module.conv, nn.MaxPool1d)  # a max-pool only picks values already rounded
-    if isinstance(module, LocalExtrema) or name.endswith("extrema.mix"):
+    extrema = model.extrema
+    if isinstance(extrema, LocalExtrema) and (module is extrema or module is extrema.mix):
         return not extrema_folded
-    return name == "head"
+    return module is model.head

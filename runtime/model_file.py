@@ -49,8 +49,8 @@ def resolve_model(model: str | os.PathLike | None) -> Path:
     """The model path for ``model`` (None = the shipped int8 TFLite); FileNotFoundError if absent."""
     path = shipped_model() if model is None else Path(model).expanduser()
     if not path.is_file():
-        hint = ("the shipped model is missing from this install: pass model=PATH, or run `ulde-export` "
-                "and copy its files into ulde/runtime/models/") if model is None else "check the path"
+        hint = (f"the shipped model is missing from this install: pass model=PATH, or run `ulde-export` "
+                f"and copy its files into {path.parent}") if model is None else "check the path"
         raise FileNotFoundError(f"model file {path} does not exist; {hint}")
     return path
 

@@ -145,7 +145,9 @@ def test_an_interrupted_archive_run_leaves_only_complete_outputs(tmp_path):
         np.save(bank / name, x)
     command = [sys.executable, "-m", "ulde.denoise_cli", str(bank), "-o", str(out), "--fs", "360", "--jobs", "1",
                "--no-progress"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a shell that runs the tests in the background ignores SIGINT, and its children inherit that: restore it
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not list(out.glob("*.npy")) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.05)

@@ -70,7 +70,7 @@ def test_export_with_a_data_directory_calibrates_on_the_training_split(full_data
     assert "test split (all windows)" in manifest["parity"]["source"]
 
 
-@pytest.mark.skipif(not (SHIPPED_MODELS / "manifest.json").is_file(), reason="no exported models shipped in ulde/runtime/models yet")
+@pytest.mark.skipif(not (SHIPPED_MODELS / "manifest.json").is_file(), reason="no exported models shipped in runtime/models yet")
 def test_shipped_models_were_exported_from_the_shipped_checkpoint():
     manifest = json.loads((SHIPPED_MODELS / "manifest.json").read_text())
     if not shipped_checkpoint().is_file():
