@@ -18,6 +18,7 @@ import numpy as np
 
 from ulde.runtime.contract import TensorEncoding
 from ulde.runtime.errors import BackendMissingError, ModelFileError
+from ulde.runtime.native_log import quiet_routine_log
 
 MIN_WINDOW_SAMPLES = 2
 LITERT_HINT = "install LiteRT with `pip install ai-edge-litert` (part of the bare `pip install ulde`)"
@@ -71,9 +72,10 @@ class LiteRTInterpreter:
             raise BackendMissingError(f"running a .tflite model needs LiteRT: {LITERT_HINT}") from exc
         resolver = OpResolverType.BUILTIN_REF if reference_kernels else OpResolverType.AUTO
         try:
-            self._interpreter = Interpreter(model_content=data, num_threads=num_threads,
-                                            experimental_op_resolver_type=resolver)
-            self._interpreter.allocate_tensors()
+            with quiet_routine_log():
+                self._interpreter = Interpreter(model_content=data, num_threads=num_threads,
+                                                experimental_op_resolver_type=resolver)
+                self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelFileError(f"{where} is not a TFLite model LiteRT can run ({_first_line(exc)})") from exc
         inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
