@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--ckpt", type=Path, default=None, help="checkpoint (default: the shipped student)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output directory, replaced atomically (default: ./ulde-export)")
     parser.add_argument("--int8", action="store_true",
-                        help="also write the full-integer int8 model (always on: the float model and the parity check need it)")
+                        help="also write the full-integer int8 model (calibrated on real ECG), check it against the float "
+                             "model (--max-int8-loss-db) and run it in TFLite Micro; without it, ONNX and float TFLite only")
     parser.add_argument("--data-dir", type=Path, default=None,
                         help="PhysioNet data folder for calibration (training split) and parity (test split); "
                              "default $ULDE_DATA, else the small real sets shipped with ulde")
@@ -39,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="convert the plain Conv1d graph to TFLite instead of its (1, k) Conv2d twin (larger, slower)")
     parser.add_argument("--no-equalization", action="store_true",
                         help="keep the downsampling outputs' per-channel ranges as trained (more int8 rounding error)")
-    parser.add_argument("--c-array", action="store_true", help="also write ulde_model.h / ulde_model.cc for firmware")
+    parser.add_argument("--c-array", action="store_true", help="also write ulde_model.h / ulde_model.cc for firmware (needs --int8)")
     parser.add_argument("--max-int8-loss-db", type=non_negative_db, default=DEFAULT_MAX_INT8_LOSS_DB,
                         help="fail when int8 loses more SNR improvement than this on any noise group (default %(default)s dB)")
     return parser
@@ -54,7 +55,10 @@ def _data_dir(arg: Path | None) -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.c_array and not args.int8:
+        parser.error("--c-array needs --int8: the C array holds the int8 model")
     # heavy imports (torch, onnx) only after --help had its chance
     from ulde.export.pipeline import ExportOptions, run_export
     from ulde.model.checkpoint import shipped_checkpoint
@@ -63,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         options = ExportOptions(
             checkpoint=args.ckpt if args.ckpt is not None else shipped_checkpoint(), out=args.out,
             data_dir=_data_dir(args.data_dir), c_array=args.c_array, conv2d_twin=not args.no_conv2d_twin,
-            equalize=not args.no_equalization, max_int8_loss_db=args.max_int8_loss_db,
+            equalize=not args.no_equalization, max_int8_loss_db=args.max_int8_loss_db, int8=args.int8,
         )
         manifest = run_export(options)
     except (ValueError, RuntimeError, OSError) as exc:  # every ulde error derives from one of these
@@ -78,6 +82,9 @@ def _print_summary(manifest: dict, out: Path) -> None:
     for name, entry in manifest["artefacts"].items():
         print(f"{out / name}: {entry['bytes']} bytes")
     for name, form in (("10 s model", manifest), ("low-latency model", manifest["low_latency"])):
+        if "micro" not in form:
+            print(f"{name}: float only (--int8 adds the int8 model)")
+            continue
         losses = ", ".join(f"{g} {v:.2f} dB" for g, v in form["parity"]["int8_loss_db"].items())
         print(f"{name}: int8 loss {losses}; TFLM arena {form['micro']['arena_bytes']} bytes")
     print(f"exported in {manifest['export_seconds']} s")

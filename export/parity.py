@@ -1,7 +1,8 @@
 """Parity of the exported models with torch on real windows: denoising metrics per backend and group.
 
 The int8 loss of a group is the mean SNR improvement of the TFLite float model minus that of the int8
-model, in dB; an export fails when any group loses more than the limit.
+model, in dB; an export fails when any group loses more than the limit. A float-only export (no int8
+model) reports the float routes against torch and has no int8 gate.
 """
 
 from __future__ import annotations
@@ -19,22 +20,28 @@ DEFAULT_MAX_INT8_LOSS_DB = 0.5
 
 
 def parity_report(sets: list, outputs: dict[str, dict[str, np.ndarray]], max_int8_loss_db: float) -> dict:
-    """``sets``: (group, clean, noisy, labels) tuples; ``outputs``: backend -> group -> denoised (n, T)."""
+    """``sets``: (group, clean, noisy, labels) tuples; ``outputs``: backend -> group -> denoised (n, T), every
+    backend of BACKENDS, or all but tflite_int8 for a float-only export."""
+    int8 = "tflite_int8" in outputs
     groups = {}
     for name, clean, noisy, _ in sets:
         row = {"windows": int(len(clean)), "snr_in_db": float(np.mean(snr_db(clean, noisy)))}
-        for backend in BACKENDS:
+        for backend in (b for b in BACKENDS if b in outputs):
             per_window = window_metrics(clean, noisy, outputs[backend][name])
             row[backend] = {metric: float(np.mean(per_window[metric])) for metric in METRICS}
-        reference, int8 = outputs["tflite_float"][name], outputs["tflite_int8"][name]
-        row["int8_vs_float_output_snr_db"] = float(np.mean(snr_db(reference, int8)))
-        row["int8_vs_float_max_abs_error_mv"] = float(np.max(np.abs(reference - int8)))
         row["onnx_vs_torch_max_abs_error_mv"] = _max_abs(outputs["onnx_float"][name], outputs["torch_float"][name])
         row["tflite_float_vs_torch_max_abs_error_mv"] = _max_abs(outputs["tflite_float"][name], outputs["torch_float"][name])
-        row["int8_loss_db"] = row["tflite_float"]["snr_improvement_db"] - row["tflite_int8"]["snr_improvement_db"]
+        if int8:
+            reference, quantized = outputs["tflite_float"][name], outputs["tflite_int8"][name]
+            row["int8_vs_float_output_snr_db"] = float(np.mean(snr_db(reference, quantized)))
+            row["int8_vs_float_max_abs_error_mv"] = float(np.max(np.abs(reference - quantized)))
+            row["int8_loss_db"] = row["tflite_float"]["snr_improvement_db"] - row["tflite_int8"]["snr_improvement_db"]
         groups[name] = row
+    if not int8:
+        return {"int8": False, "groups": groups, "failing_groups": [], "passed": True}
     failing = [g for g, row in groups.items() if row["int8_loss_db"] > max_int8_loss_db]
-    return {"max_int8_loss_db": max_int8_loss_db, "groups": groups, "failing_groups": failing, "passed": not failing}
+    return {"int8": True, "max_int8_loss_db": max_int8_loss_db, "groups": groups, "failing_groups": failing,
+            "passed": not failing}
 
 
 def _max_abs(a: np.ndarray, b: np.ndarray) -> float:
@@ -57,9 +64,14 @@ def to_markdown(report: dict, description: dict) -> str:
         "", "| group | backend | SNR improvement (dB) | RMSE (mV) | Pearson r |", "|---|---|---|---|---|",
     ]
     for group, row in report["groups"].items():
-        for backend in BACKENDS:
+        for backend in (b for b in BACKENDS if b in row):
             m = row[backend]
             lines.append(f"| {group} | {backend} | {m['snr_improvement_db']:.3f} | {m['rmse_out']:.4f} | {m['pearson_out']:.4f} |")
+    if not report["int8"]:
+        lines += ["", "| group | ONNX-vs-torch max abs error (mV) | TFLite-float-vs-torch max abs error (mV) |", "|---|---|---|"]
+        lines += [f"| {group} | {row['onnx_vs_torch_max_abs_error_mv']:.2e} | {row['tflite_float_vs_torch_max_abs_error_mv']:.2e} |"
+                  for group, row in report["groups"].items()]
+        return "\n".join(lines + ["", "Float-only export (no --int8): no int8 model, no int8 gate.", ""])
     lines += ["", "| group | int8 loss (dB) | int8-vs-float output SNR (dB) | int8-vs-float max abs error (mV) | ONNX-vs-torch max abs error (mV) |",
               "|---|---|---|---|---|"]
     for group, row in report["groups"].items():

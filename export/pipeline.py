@@ -53,6 +53,11 @@ class ExportOptions:
     conv2d_twin: bool = True  # convert the (1, k) Conv2d twin to TFLite: no RESHAPE per conv, smaller, faster
     equalize: bool = True  # equalize the downsampling outputs per channel (model/equalization.py)
     max_int8_loss_db: float = parity.DEFAULT_MAX_INT8_LOSS_DB
+    int8: bool = True  # also the full-integer model, its int8 parity gate, its TFLM run (and the C array)
+
+    def __post_init__(self):
+        if self.c_array and not self.int8:
+            raise ValueError("the C array holds the int8 model: --c-array needs --int8")
 
 
 def run_export(options: ExportOptions) -> dict:
@@ -109,40 +114,48 @@ def _export_variant(stage: Path, variant: Variant, model, calibration: np.ndarra
     tflite_source, source_info = _tflite_source(form, onnx_path, work, network_calibration, options.conv2d_twin, variant.window)
     from ulde.export.tflite_convert import convert  # TensorFlow is imported only now
 
-    float_bytes, int8_bytes, converters = convert(tflite_source, work, network_calibration)
-    tflite_graph.require_full_integer(int8_bytes)
-    for path, data in ((float_path, float_bytes), (int8_path, int8_bytes)):
+    float_bytes, int8_bytes, converters = convert(tflite_source, work, network_calibration if options.int8 else None)
+    written = [(float_path, float_bytes)]
+    if options.int8:
+        tflite_graph.require_full_integer(int8_bytes)
+        written.append((int8_path, int8_bytes))
+    else:
+        int8_path = None
+    for path, data in written:
         trimmed = tflite_graph.trim(data, INPUT_NAME, OUTPUT_NAME)
         path.write_bytes(tflite_graph.embed_contract(trimmed, model_contract(mode, tflite_graph.io_tensors(trimmed), variant)))
     embed_onnx_contract(onnx_path, model_contract(mode, _onnx_io(variant.window), variant))
     shutil.rmtree(work)
-    tflite_graph.require_full_integer(int8_path.read_bytes())
     sets, parity_info = parity_data
-    outputs = {name: {} for name in parity.BACKENDS}
+    outputs: dict[str, dict] = {}
     for group, _, noisy, _ in sets:
         for name, denoised in backends.denoise_all_routes(variant, model, onnx_path, float_path, int8_path, noisy).items():
-            outputs[name][group] = denoised
+            outputs.setdefault(name, {})[group] = denoised
     report = parity.parity_report(sets, outputs, options.max_int8_loss_db)
-    noisy = np.concatenate([s[2] for s in sets])
-    micro_info = _check_micro(int8_path, variant.inputs(noisy, subsample=True))
     extra_files = parity.write_parity(report, {**parity_info, "framing": variant.name}, stage, variant.file("parity"))
-    contract = read_contract(int8_path)
+    contract = read_contract(int8_path or float_path)
+    int8_sections = {}
+    if options.int8:
+        tflite_graph.require_full_integer(int8_path.read_bytes())
+        noisy = np.concatenate([s[2] for s in sets])
+        micro_info = _check_micro(int8_path, variant.inputs(noisy, subsample=True))
+        int8_sections = {"micro": micro_info}
     if options.c_array:
         note = f"{int8_path.name} sha256 {file_sha256(int8_path)}, its model contract {contract.digest}"
         extra_files += write_c_array(int8_path.read_bytes(), stage, contract, micro_info["arena_bytes"],
                                      stem=variant.file(C_ARRAY_STEM), note=note)
     artefacts = _describe_artefacts((onnx_path, float_path, int8_path), extra_files, onnx_info, variant.window)
+    converted = {**converters, **({"int8": "full integer, per-channel weights, int8 I/O"} if options.int8 else {})}
     onnx_info["max_abs_error_vs_torch_mv"] = max(r["onnx_vs_torch_max_abs_error_mv"] for r in report["groups"].values())
     sections = {
         "framing": variant.contract_terms(), "onnx": onnx_info, "tflite_graph": source_info,
         "inference_form": _inference_form(form, options.equalize),
         "contract_rules": {**contract.rules(), "where": "each model file carries its contract (artefacts.*.contract); "
                            "the runtime reads it from the file, never from this manifest"},
-        "converters": {**converters, "int8": "full integer, per-channel weights, int8 I/O"},
-        "calibration_inputs": int(len(network_calibration)), "micro": micro_info,
-        "parity": {"files": [p.name for p in extra_files[:2]], "passed": report["passed"],
-                   "max_int8_loss_db": options.max_int8_loss_db,
-                   "int8_loss_db": {g: r["int8_loss_db"] for g, r in report["groups"].items()}, **parity_info},
+        "converters": converted, "calibration_inputs": int(len(network_calibration)), **int8_sections,
+        "parity": {"files": [p.name for p in extra_files[:2]], "passed": report["passed"], **parity_info,
+                   **({"max_int8_loss_db": options.max_int8_loss_db,
+                       "int8_loss_db": {g: r["int8_loss_db"] for g, r in report["groups"].items()}} if options.int8 else {})},
     }
     return sections, artefacts, report
 
@@ -204,11 +217,13 @@ def _check_micro(int8_path: Path, inputs: tuple[np.ndarray, Levels | None]) -> d
     }
 
 
-def _describe_artefacts(paths: tuple[Path, Path, Path], extra_files: list[Path], onnx_info: dict, window: int) -> dict:
+def _describe_artefacts(paths: tuple[Path, Path, Path | None], extra_files: list[Path], onnx_info: dict, window: int) -> dict:
     onnx_path, float_path, int8_path = paths
     artefacts = {onnx_path.name: describe_file(onnx_path, kind="onnx", operators=onnx_info["operators"], io=_onnx_io(window),
                                                opset=onnx_info["opset"], contract=_contract_entry(onnx_path))}
     for path, kind in ((float_path, "tflite_float32"), (int8_path, "tflite_int8")):
+        if path is None:
+            continue
         data = path.read_bytes()
         artefacts[path.name] = describe_file(path, kind=kind, operators=tflite_graph.operator_counts(data),
                                              io=tflite_graph.io_tensors(data), contract=_contract_entry(path))

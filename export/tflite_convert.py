@@ -22,11 +22,11 @@ class TFLiteConversionError(RuntimeError):
     """onnx2tf or the TFLite converter failed."""
 
 
-def convert(onnx_path: Path, work_dir: Path, calibration: np.ndarray) -> tuple[bytes, bytes, dict]:
+def convert(onnx_path: Path, work_dir: Path, calibration: np.ndarray | None) -> tuple[bytes, bytes | None, dict]:
     """(float32 .tflite bytes, int8 .tflite bytes, converter versions) for the simplified ONNX model.
 
     ``calibration`` holds (n, T) float32 network inputs, T the ONNX model's window; each becomes one
-    representative [1, 1, T] input for the int8 activation ranges.
+    representative [1, 1, T] input for the int8 activation ranges. None: no int8 model (None returned).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence TensorFlow's C++ start-up chatter
     try:
@@ -44,7 +44,7 @@ def convert(onnx_path: Path, work_dir: Path, calibration: np.ndarray) -> tuple[b
                 non_verbose=True,
             )
             float_model = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
-            int8_model = _int8_converter(tf, saved_model, calibration).convert()
+            int8_model = None if calibration is None else _int8_converter(tf, saved_model, calibration).convert()
     except Exception as exc:  # onnx2tf and TF raise many types; one line names the failure
         detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise TFLiteConversionError(f"TFLite conversion failed: {detail}") from exc

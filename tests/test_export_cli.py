@@ -15,6 +15,7 @@ from ai_edge_litert.interpreter import Interpreter, OpResolverType
 from benchmarks.bounds import LOW_LATENCY_ARENA_MAX_BYTES
 from tests.export_fixtures import exported, untrained_checkpoint  # noqa: F401 (pytest fixtures)
 from ulde.export import micro, tflite_graph
+from ulde.export.cli import main
 from ulde.export.c_array import array_name, read_c_array, read_constants
 from ulde.export.variants import LOW_LATENCY, TEN_SECOND
 from ulde.model.checkpoint import file_sha256
@@ -40,6 +41,34 @@ def test_importing_the_exporter_and_help_do_not_load_tensorflow():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_without_int8_the_export_is_onnx_and_float_tflite_checked_against_torch(tmp_path, untrained_checkpoint,
+                                                                                 monkeypatch, capsys):
+    monkeypatch.delenv("ULDE_DATA", raising=False)
+    out = tmp_path / "float"
+    assert main(["--ckpt", str(untrained_checkpoint), "--out", str(out)]) == 0
+    names = {form.file(name) for form in FORMS.values() for name in ("ulde.onnx", "ulde_float.tflite", "parity.json", "parity.md")}
+    assert {p.name for p in out.iterdir()} == names | {"manifest.json"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    for form in FORMS.values():
+        section = form_section(manifest, form)
+        assert "micro" not in section and "int8" not in section["converters"] and "int8_loss_db" not in section["parity"]
+        report = json.loads((out / form.file("parity.json")).read_text())
+        assert report["int8"] is False and report["passed"]
+        for row in report["groups"].values():
+            assert "tflite_int8" not in row and row["tflite_float_vs_torch_max_abs_error_mv"] < 0.05
+        assert "Float-only export" in (out / form.file("parity.md")).read_text()
+        contract = read_contract(out / form.file("ulde_float.tflite"))
+        assert contract.input_tensor.dtype == "float32" and contract.low_latency == bool(form.kept_start)
+    assert "float only" in capsys.readouterr().out
+
+
+def test_the_c_array_without_int8_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--c-array", "--out", str(tmp_path / "x")])
+    assert exit_info.value.code == 2 and "--c-array needs --int8" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def test_export_succeeds_and_writes_every_artefact_and_nothing_else(exported):
@@ -205,7 +234,6 @@ def test_tflite_route_uses_the_conv2d_twin_without_per_conv_reshapes(exported):
 
 def test_the_shipped_student_passes_the_default_int8_gate_on_the_shipped_sets(tmp_path, monkeypatch):
     """The gate the untrained fixture cannot check: the real student, default limit, shipped windows."""
-    from ulde.export.cli import main
     from ulde.export.parity import DEFAULT_MAX_INT8_LOSS_DB
 
     monkeypatch.delenv("ULDE_DATA", raising=False)

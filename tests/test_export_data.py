@@ -63,7 +63,7 @@ def test_shipped_sets_regenerate_identically_from_the_data(full_data, tmp_path):
 @pytest.mark.slow
 def test_export_with_a_data_directory_calibrates_on_the_training_split(full_data, tmp_path, untrained_checkpoint):
     out = tmp_path / "out"
-    assert main(["--ckpt", str(untrained_checkpoint), "--data-dir", str(full_data), "--out", str(out),
+    assert main(["--ckpt", str(untrained_checkpoint), "--int8", "--data-dir", str(full_data), "--out", str(out),
                  "--max-int8-loss-db", UNTRAINED_LOSS_LIMIT_DB]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["calibration"]["windows"] >= 200 and "data directory" in manifest["calibration"]["source"]
