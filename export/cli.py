@@ -40,6 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="convert the plain Conv1d graph to TFLite instead of its (1, k) Conv2d twin (larger, slower)")
     parser.add_argument("--no-equalization", action="store_true",
                         help="keep the downsampling outputs' per-channel ranges as trained (more int8 rounding error)")
+    parser.add_argument("--allow-teacher", action="store_true",
+                        help="export a checkpoint whose meta says it is a teacher (refused by default: ship the student)")
     parser.add_argument("--c-array", action="store_true", help="also write ulde_model.h / ulde_model.cc for firmware (needs --int8)")
     parser.add_argument("--max-int8-loss-db", type=non_negative_db, default=DEFAULT_MAX_INT8_LOSS_DB,
                         help="fail when int8 loses more SNR improvement than this on any noise group (default %(default)s dB)")
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
             checkpoint=args.ckpt if args.ckpt is not None else shipped_checkpoint(), out=args.out,
             data_dir=_data_dir(args.data_dir), c_array=args.c_array, conv2d_twin=not args.no_conv2d_twin,
             equalize=not args.no_equalization, max_int8_loss_db=args.max_int8_loss_db, int8=args.int8,
+            allow_teacher=args.allow_teacher,
         )
         manifest = run_export(options)
     except (ValueError, RuntimeError, OSError) as exc:  # every ulde error derives from one of these

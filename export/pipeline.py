@@ -24,7 +24,7 @@ from ulde.export.manifest import build_manifest, describe_file, write_manifest
 from ulde.export.onnx_contract import embed_onnx_contract
 from ulde.export.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx, io_shape
 from ulde.export.variants import LOW_LATENCY, TEN_SECOND, Variant
-from ulde.model.checkpoint import file_sha256, load_model, read_checkpoint
+from ulde.model.checkpoint import CheckpointError, file_sha256, load_model, read_checkpoint
 from ulde.model.equalization import equalize_downsampling
 from ulde.model.fusion import ExtremaHead, inference_form
 from ulde.model.networks import NoiseEstimator
@@ -54,6 +54,7 @@ class ExportOptions:
     equalize: bool = True  # equalize the downsampling outputs per channel (model/equalization.py)
     max_int8_loss_db: float = parity.DEFAULT_MAX_INT8_LOSS_DB
     int8: bool = True  # also the full-integer model, its int8 parity gate, its TFLM run (and the C array)
+    allow_teacher: bool = False  # export a checkpoint whose meta says it is a teacher
 
     def __post_init__(self):
         if self.c_array and not self.int8:
@@ -65,6 +66,9 @@ def run_export(options: ExportOptions) -> dict:
     manifest. Raises on any failure with nothing installed."""
     started = time.perf_counter()
     model, checkpoint = _checkpoint(options.checkpoint)  # CheckpointError for missing / corrupt / foreign / mismatched
+    if checkpoint["meta"].get("role") == "teacher" and not options.allow_teacher:
+        raise CheckpointError(f"{options.checkpoint} is a teacher ({model.config.name}, meta role 'teacher'), not a "
+                              "student for devices; --allow-teacher exports it anyway")
     stage = staging.make_staging(options.out)
     try:
         calibration = calibration_windows(options.data_dir)

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import pickle
-import zipfile
 from importlib import resources
 from pathlib import Path
 
@@ -17,6 +15,9 @@ import torch
 from ulde.model.networks import UNet1d, UNetConfig, build
 
 SHIPPED_STUDENT = "student.pt"
+MAX_PARAMETERS = 10_000_000
+"""Largest network a checkpoint may ask for (the teacher has 0.11 M): checked on the config before any
+weight is allocated, so a tiny file cannot make a tool allocate gigabytes."""
 
 
 class CheckpointError(ValueError):
@@ -40,13 +41,17 @@ def read_checkpoint(path: Path) -> dict:
         raise CheckpointError(f"checkpoint {path} does not exist")
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, OSError) as exc:
+    except Exception as exc:  # arbitrary bytes make torch.load raise KeyError, IndexError, UnpicklingError, ...
         raise CheckpointError(f"checkpoint {path} is corrupt or not a torch file ({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or payload.get("format") != "ulde-checkpoint/1":
         raise CheckpointError(f"checkpoint {path} is not a ulde checkpoint (no 'format': 'ulde-checkpoint/1' entry)")
     missing = {"config", "state_dict", "meta"} - payload.keys()
     if missing:
         raise CheckpointError(f"checkpoint {path} lacks {sorted(missing)}")
+    wrong = [key for key in ("config", "state_dict", "meta") if not isinstance(payload[key], dict)]
+    if wrong:
+        raise CheckpointError(f"checkpoint {path}: {', '.join(wrong)} must be a dictionary, found "
+                              f"{', '.join(type(payload[k]).__name__ for k in wrong)}")
     return payload
 
 
@@ -54,12 +59,29 @@ def load_model(path: Path) -> tuple[UNet1d, dict]:
     """(network in eval mode, meta) rebuilt from the checkpoint's own config."""
     payload = read_checkpoint(path)
     try:
-        model = build(UNetConfig.from_dict(payload["config"]))
-        model.load_state_dict(payload["state_dict"])
+        config = UNetConfig.from_dict(payload["config"])
+        with torch.device("meta"):  # shapes only: nothing is allocated until the config is known to fit
+            shapes = {key: tuple(value.shape) for key, value in build(config).state_dict().items()}
     except (TypeError, ValueError, RuntimeError) as exc:
-        first_line = str(exc).strip().splitlines()[0]
-        raise CheckpointError(f"checkpoint {path}: weights do not match its config ({first_line})") from exc
+        raise CheckpointError(f"checkpoint {path}: its config is not a valid network ({_first_line(exc)})") from exc
+    parameters = sum(int(torch.Size(shape).numel()) for shape in shapes.values())
+    if parameters > MAX_PARAMETERS:
+        raise CheckpointError(f"checkpoint {path}: its config asks for {parameters:,} weights, more than the "
+                              f"{MAX_PARAMETERS:,} any ulde network has")
+    weights = payload["state_dict"]
+    found = {key: tuple(value.shape) for key, value in weights.items() if isinstance(value, torch.Tensor)}
+    if found != shapes:
+        differing = sorted(set(found) ^ set(shapes) | {k for k in set(found) & set(shapes) if found[k] != shapes[k]})
+        raise CheckpointError(f"checkpoint {path}: weights do not match its config ({len(differing)} tensor(s) "
+                              f"missing, extra or of another shape, first {differing[0]!r})")
+    model = build(config)
+    model.load_state_dict(weights)
     return model.eval(), payload["meta"]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def shipped_checkpoint() -> Path:

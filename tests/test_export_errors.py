@@ -57,6 +57,26 @@ def test_checkpoint_whose_weights_do_not_match_its_config(tmp_path, capsys, untr
     assert "do not match its config" in line and leftovers(tmp_path) == ["mismatched.pt"]
 
 
+@pytest.mark.parametrize("case", ["text file", "config as a string", "huge config", "teacher"])
+def test_checkpoints_that_are_not_a_device_student(tmp_path, capsys, untrained_checkpoint, case):
+    """A text file, a config of the wrong type, a 3 KB file whose config asks for 8192 channels (refused
+    before anything is allocated), and the teacher (refused unless --allow-teacher)."""
+    target = tmp_path / "ckpt.pt"
+    payload = read_checkpoint(untrained_checkpoint)
+    if case == "text file":
+        target.write_text("hello, I am not a checkpoint\n")
+    elif case == "config as a string":
+        torch.save({**payload, "config": "ulde-net"}, target)
+    elif case == "huge config":
+        torch.save({**payload, "config": {**payload["config"], "channels": [8192] * 5}}, target)
+    else:
+        torch.save({**payload, "meta": {"role": "teacher"}}, target)
+    words = {"text file": "corrupt or not a torch file", "config as a string": "config must be a dictionary",
+             "huge config": "more than the", "teacher": "--allow-teacher"}[case]
+    line = run_failing(["--ckpt", str(target), "--out", str(tmp_path / "out")], capsys)
+    assert words in line and leftovers(tmp_path) == ["ckpt.pt"], line
+
+
 def test_output_path_below_a_file_is_unwritable(tmp_path, capsys, untrained_checkpoint):
     (tmp_path / "file").write_text("x")
     line = run_failing(["--ckpt", str(untrained_checkpoint), "--out", str(tmp_path / "file" / "out")], capsys)
