@@ -27,11 +27,11 @@ def main(argv: list[str] | None = None) -> int:
         network, meta = load_model(args.source)
     except CheckpointError as exc:
         print(f"convert: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     converted = without_extrema_bias(network)
     if converted is network:
         print(f"convert: error: {args.source} has no local-extrema mix bias to move", file=sys.stderr)
-        return 2
+        return 1
     save_checkpoint(args.target, converted, {
         **meta, **provenance(), "complexity": complexity(converted),
         "converted_from": {"file": args.source.name, "sha256": file_sha256(args.source),

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         summary = summarise(resolve_data_dir(args.data_dir), load_splits(args.splits))
     except (DataDirError, RecordError, ValueError) as exc:
         print(f"ulde-data: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     print(render(summary))
     if args.json:
         args.json.write_text(json.dumps(summary, indent=1) + "\n")

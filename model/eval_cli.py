@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         results = evaluate(args)
     except (DataDirError, RecordError, CheckpointError, ModelFileError, FileNotFoundError, ValueError) as exc:
         print(f"ulde-eval: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     markdown = render(results)

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         rows = target_rows(results, args.denoiser, args.float_denoiser, parity)
     except (OSError, ValueError, KeyError, TypeError) as exc:
         print(f"targets: error: cannot read the targets from {args.results} ({type(exc).__name__}: {exc})", file=sys.stderr)
-        return 2
+        return 1
     print("\n".join(rows))
     return 0
 

@@ -122,7 +122,7 @@ def run_recipe(argv: list[str]) -> int:
         stages = read_recipe(args.recipe)
     except RecipeError as exc:
         print(f"ulde-train: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     for stage in stages:
         print(f"ulde-train --recipe: stage {stage.name}", flush=True)
         code = main(stage_argv(stage, args.out, args.data_dir))
@@ -154,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         val_sets = validation_sets(data_dir, {db: splits[db]["val"] for db in args.databases}, args.val_windows)
     except (DataDirError, RecordError, CheckpointError, ValueError) as exc:
         print(f"ulde-train: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     settings = TrainSettings(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                              learning_rate=args.lr, kd_weight=args.kd_weight if teacher else 0.0,
                              patience=args.patience, max_minutes=args.max_minutes, seed=args.seed,
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
             result = train(model, mixtures, val_sets, args.out, settings, meta, teacher)
     except ValueError as exc:  # settings that cannot train (a batch that does not split)
         print(f"ulde-train: error: {exc}", file=sys.stderr)
-        return 2
+        return 1
     if ranks.main:
         print(f"best epoch {result['best_epoch']}: validation score {result['best_val_score_db']:.2f} dB -> {args.out / 'best.pt'}")
     return 0

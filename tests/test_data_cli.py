@@ -20,12 +20,12 @@ def test_summary_on_the_fixture(fixture_data, fixture_splits, tmp_path, capsys):
 
 
 def test_missing_data_dir_exits_with_one_clear_line(tmp_path, capsys):
-    assert main(["--data-dir", str(tmp_path / "absent")]) == 2
+    assert main(["--data-dir", str(tmp_path / "absent")]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("ulde-data: error:") and "does not exist" in err and len(err.splitlines()) == 1
 
 
 def test_data_dir_without_records_names_them(tmp_path, capsys):
     (tmp_path / "cpsc2018").mkdir()
-    assert main(["--data-dir", str(tmp_path)]) == 2
+    assert main(["--data-dir", str(tmp_path)]) == 1
     assert "lacks record(s) A0" in capsys.readouterr().err

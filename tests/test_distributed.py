@@ -52,4 +52,4 @@ def test_a_batch_that_does_not_split_is_one_line(tmp_path, capsys):
     from ulde.model.train_cli import main
 
     code = main([*ARGS[:-2], "--batch-size", "7", "--micro-batches", "2", "--out", str(tmp_path / "r")])
-    assert code == 2 and "must be a multiple of processes x micro-batches" in capsys.readouterr().err
+    assert code == 1 and "must be a multiple of processes x micro-batches" in capsys.readouterr().err

@@ -55,7 +55,7 @@ def test_cli_distils_and_resumes(tmp_path, fixture_data, fixture_splits):
 
 
 def test_cli_reports_a_missing_data_dir(tmp_path, capsys):
-    assert main(["student", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path / "absent")]) == 2
+    assert main(["student", "--out", str(tmp_path / "r"), "--data-dir", str(tmp_path / "absent")]) == 1
     assert "ulde-train: error: data directory" in capsys.readouterr().err
 
 
@@ -125,7 +125,7 @@ args = ["student", "--teacher", "{{out}}/teacher/best.pt", "--low-band-weight", 
 def test_a_bad_recipe_is_one_line(tmp_path, capsys, text, message):
     recipe = tmp_path / "bad.toml"
     recipe.write_text(text)
-    assert main(["--recipe", str(recipe), "--out", str(tmp_path / "o")]) == 2
+    assert main(["--recipe", str(recipe), "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("ulde-train: error: recipe") and re.search(message, err)
 
