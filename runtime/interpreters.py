@@ -22,7 +22,7 @@ from ulde.runtime.native_log import quiet_routine_log
 
 MIN_WINDOW_SAMPLES = 2
 LITERT_HINT = "install LiteRT with `pip install ai-edge-litert` (part of the bare `pip install ulde`)"
-ONNXRUNTIME_HINT = "install onnxruntime with `pip install onnxruntime` (part of the bare `pip install ulde`)"
+ONNXRUNTIME_HINT = "install onnxruntime with `pip install 'ulde[onnxruntime]'` (or `pip install onnxruntime`)"
 
 
 def window_from_shape(shape: Sequence, where: str) -> int:

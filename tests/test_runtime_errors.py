@@ -125,7 +125,7 @@ def test_a_file_of_another_kind_or_a_missing_file_is_refused(tmp_path):
 @pytest.mark.parametrize("blocked, make_model, words", [
     (("ai_edge_litert", "ai_edge_litert.interpreter", "ai_edge_litert.schema_py_generated"),
      int8_tflite, "pip install ai-edge-litert"),
-    (("onnxruntime",), tiny_onnx, "pip install onnxruntime"),
+    (("onnxruntime",), tiny_onnx, r"pip install 'ulde\[onnxruntime\]'"),
 ])
 def test_a_missing_backend_names_the_package_to_install(monkeypatch, blocked, make_model, words):
     path = make_model()
