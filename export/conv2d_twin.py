@@ -3,12 +3,9 @@
 TFLite has no 1-D convolutions: onnx2tf wraps every Conv1d in RESHAPE ops (25 in ULde-net). The twin
 uses Conv2d / ConvTranspose2d / MaxPool2d with (1, k) kernels and the very same weights, so the
 converter emits native CONV_2D / DEPTHWISE_CONV_2D on one 4-D layout and only two RESHAPEs at the I/O.
-Measured on the untrained student (int8, LiteRT, 1 thread): 28.2 KB instead of 32.0 KB, 1.60 ms
-instead of 1.70 ms per window, TFLM arena 129,392 instead of 132,448 bytes, outputs within 1 int8 step.
-Transposed convolutions become ``ShuffleUpsample`` (1x1 conv + time interleave): TFLM arena 92,224
-instead of 129,392 bytes (75,600 of activations), 32.5 KB instead of 28.5 KB of flash, LiteRT int8
-latency unchanged (2.40 vs 2.48 ms median of 300 alternated calls on a loaded machine).
-ulde.onnx stays the plain 1-D export.
+Transposed convolutions become ``ShuffleUpsample`` (1x1 conv + time interleave), which TFLite Micro
+plans in a smaller arena. What each rewrite measured: docs/model.md, "Measurements behind the export's
+design". ulde.onnx stays the plain 1-D export.
 """
 
 from __future__ import annotations

@@ -2,9 +2,9 @@
 
 int8 TFLite stores each activation tensor with one scale for all its channels. The strided depthwise
 conv of each level has no activation after it, so its output keeps the signed, lopsided ranges its
-folded BatchNorm gives each channel (on the previous release's student, first level: one channel within
-0.9..4.1, another within -13.1..3.5); the narrow channels get a fraction of the int8 levels, and
-rounding that one tensor was the largest single int8 error (docs/model.md).
+folded BatchNorm gives each channel; the narrow channels get a fraction of the int8 levels, and
+rounding that one tensor was the largest single int8 error (docs/model.md, "Measurements behind the
+export's design", gives the ranges).
 
 Each such output feeds only the next level's grouped conv, through no activation, so scaling output
 channel c by a factor s_c (the depthwise kernel and bias of that channel) and the grouped conv's

@@ -30,13 +30,9 @@ OVERLAP_ADD, OVERLAP_SAVE = "overlap-add", "overlap-save"
 FRAMINGS = (OVERLAP_ADD, OVERLAP_SAVE)
 DEFAULT_TAPER = "hann"
 DEFAULT_HOP_DIVISOR = 2
-"""Default hop = window // 2 = 1800 samples (5 s), used when the manifest gives none.
-
-Measured with benchmarks/streaming_quality.py (CPSC 2018 test split, NSTDB groups 1-3): streaming with
-hann / hop T/2 scored above one window at a time (float ONNX +0.01..+0.08 dB, int8 TFLite +0.23..+0.29 dB,
-early student checkpoint) at 2 interpreter calls per window; hop T/4 added <= 0.04 dB more in float
-but +0.4..+0.5 dB in int8 (overlap averages quantization noise) for twice the calls. The manifest's
-``recommended_hop_samples`` overrides this default per model."""
+"""Default hop = window // 2 = 1800 samples (5 s), used when the manifest gives none: 2 interpreter
+calls per window, with a Hann taper; why, measured: docs/model.md, "Measurements behind the export's design".
+The manifest's ``recommended_hop_samples`` overrides this default per model."""
 
 
 def make_taper(name: str, window: int) -> np.ndarray:
