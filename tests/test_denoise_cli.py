@@ -90,6 +90,14 @@ def test_plot_draws_a_png(tmp_path, tiny_model):
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_plot_span_past_the_end_is_refused_before_anything_is_written(tmp_path, tiny_model, capsys):
+    record, _ = write_record(tmp_path, fs=360, seconds=25)
+    assert main([str(record), "-o", str(tmp_path / "out"), "--model", str(tiny_model), "--plot", str(tmp_path / "p.png"),
+                 "--plot-start", "30"]) == 1
+    assert "past the end of the record (25.0 s)" in capsys.readouterr().err
+    assert not (tmp_path / "out.hea").exists() and not (tmp_path / "p.png").exists()
+
+
 def test_plot_without_matplotlib_says_what_to_install(tmp_path, tiny_model, monkeypatch, capsys):
     import sys
 
@@ -134,6 +142,14 @@ def test_errors_are_one_line_and_exit_non_zero(tmp_path, tiny_model, monkeypatch
     assert main(argv) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("ulde-denoise: error:") and words in err and "\n" not in err
+
+
+def test_version(capsys):
+    import ulde
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out.strip() == f"ulde-denoise {ulde.__version__}"
 
 
 def test_a_bad_fs_is_an_argparse_error(tmp_path, capsys):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ulde import __version__
 from ulde.archive import is_pattern, plan_jobs
 from ulde.batch import FileResult, Job, Settings, default_workers, denoise_file, denoise_files
 from ulde.formats import file_kind, open_record
@@ -36,6 +37,18 @@ def pyplot():
     return plt
 
 
+def check_plot_span(job: Job, settings: Settings, start_s: float) -> None:
+    """ValueError if the plotted span would start past the end of the record (or the record is unreadable)."""
+    record = open_record(job.source, settings.fs, settings.columns and list(settings.columns),
+                         settings.channels and list(settings.channels))
+    try:
+        stream = record.streams[0]
+        if start_s * stream.fs >= stream.samples:
+            raise ValueError(f"--plot-start {start_s} s is past the end of the record ({stream.samples / stream.fs:.1f} s)")
+    finally:
+        record.close()
+
+
 def plot(png: Path, job: Job, settings: Settings, start_s: float, seconds: float) -> None:
     """PNG of raw vs denoised (the written output), one panel per lead of the first stream, over
     [start_s, start_s + seconds) seconds."""
@@ -46,9 +59,7 @@ def plot(png: Path, job: Job, settings: Settings, start_s: float, seconds: float
                              settings.columns and list(settings.columns), settings.channels and list(settings.channels))
     try:
         stream = raw_record.streams[0]
-        a = max(0, int(start_s * stream.fs))
-        if a >= stream.samples:
-            raise ValueError(f"--plot-start {start_s} s is past the end of the record ({stream.samples / stream.fs:.1f} s)")
+        a = max(0, int(start_s * stream.fs))  # before the run, check_plot_span made sure a < samples
         b = min(stream.samples, a + max(1, int(seconds * stream.fs)))
         raw, denoised = raw_record.read(0, a, b), out_record.read(0, a, b)
     finally:
@@ -122,6 +133,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--plot-seconds", type=positive_float, default=10.0, help="length of the plotted span (default 10 s)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-q", "--quiet", action="store_true", help="no success line or summary (errors still print)")
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     return p.parse_args(argv)
 
 
@@ -151,9 +163,10 @@ def main(argv: list[str] | None = None) -> int:
 def run_one(args: argparse.Namespace, settings: Settings) -> int:
     job = Job(Path(args.inputs[0]), args.output)
     if args.plot is not None:
-        try:
-            pyplot()  # before anything is written: a run that cannot plot changes nothing
-        except ImportError as exc:
+        try:  # before anything is written: a run that cannot plot changes nothing
+            pyplot()
+            check_plot_span(job, settings, args.plot_start)
+        except (ImportError, ValueError, OSError) as exc:
             return error(exc)
     if not args.output.parent.is_dir():
         return error(f"output folder {args.output.parent} does not exist")
