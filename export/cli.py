@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from ulde.export.parity import DEFAULT_MAX_INT8_LOSS_DB
+from ulde.export.parity import SHIPPED_SETS_MAX_INT8_LOSS_DB, TEST_SPLIT_MAX_INT8_LOSS_DB
 
 PROG = "ulde-export"
 DEFAULT_OUT = Path("ulde-export")
@@ -43,8 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--allow-teacher", action="store_true",
                         help="export a checkpoint whose meta says it is a teacher (refused by default: ship the student)")
     parser.add_argument("--c-array", action="store_true", help="also write ulde_model.h / ulde_model.cc for firmware (needs --int8)")
-    parser.add_argument("--max-int8-loss-db", type=non_negative_db, default=DEFAULT_MAX_INT8_LOSS_DB,
-                        help="fail when int8 loses more SNR improvement than this on any noise group (default %(default)s dB)")
+    parser.add_argument("--max-int8-loss-db", type=non_negative_db, default=None,
+                        help="fail when int8 loses more SNR improvement than this on any noise group (default "
+                             f"{TEST_SPLIT_MAX_INT8_LOSS_DB} dB on a data directory's test split, "
+                             f"{SHIPPED_SETS_MAX_INT8_LOSS_DB} dB on the shipped 8 windows per group)")
     return parser
 
 

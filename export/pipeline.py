@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +52,7 @@ class ExportOptions:
     c_array: bool = False
     conv2d_twin: bool = True  # convert the (1, k) Conv2d twin to TFLite: no RESHAPE per conv, smaller, faster
     equalize: bool = True  # equalize the downsampling outputs per channel (model/equalization.py)
-    max_int8_loss_db: float = parity.DEFAULT_MAX_INT8_LOSS_DB
+    max_int8_loss_db: float | None = None  # None: parity.default_max_int8_loss_db(data_dir)
     int8: bool = True  # also the full-integer model, its int8 parity gate, its TFLM run (and the C array)
     allow_teacher: bool = False  # export a checkpoint whose meta says it is a teacher
 
@@ -65,6 +65,8 @@ def run_export(options: ExportOptions) -> dict:
     """Export, check and install both forms of the checkpoint's network (variants.py); return the
     manifest. Raises on any failure with nothing installed."""
     started = time.perf_counter()
+    if options.max_int8_loss_db is None:
+        options = replace(options, max_int8_loss_db=parity.default_max_int8_loss_db(options.data_dir))
     model, checkpoint = _checkpoint(options.checkpoint)  # CheckpointError for missing / corrupt / foreign / mismatched
     if checkpoint["meta"].get("role") == "teacher" and not options.allow_teacher:
         raise CheckpointError(f"{options.checkpoint} is a teacher ({model.config.name}, meta role 'teacher'), not a "

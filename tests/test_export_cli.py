@@ -234,13 +234,13 @@ def test_tflite_route_uses_the_conv2d_twin_without_per_conv_reshapes(exported):
 
 def test_the_shipped_student_passes_the_default_int8_gate_on_the_shipped_sets(tmp_path, monkeypatch):
     """The gate the untrained fixture cannot check: the real student, default limit, shipped windows."""
-    from ulde.export.parity import DEFAULT_MAX_INT8_LOSS_DB
+    from ulde.export.parity import SHIPPED_SETS_MAX_INT8_LOSS_DB
 
     monkeypatch.delenv("ULDE_DATA", raising=False)
     out = tmp_path / "export"
     assert main(["--int8", "--out", str(out)]) == 0
     for form in FORMS.values():
         report = json.loads((out / form.file("parity.json")).read_text())
-        assert report["passed"] and report["max_int8_loss_db"] == DEFAULT_MAX_INT8_LOSS_DB
-        assert all(row["int8_loss_db"] <= DEFAULT_MAX_INT8_LOSS_DB for row in report["groups"].values())
+        assert report["passed"] and report["max_int8_loss_db"] == SHIPPED_SETS_MAX_INT8_LOSS_DB
+        assert all(row["int8_loss_db"] <= SHIPPED_SETS_MAX_INT8_LOSS_DB for row in report["groups"].values())
 
