@@ -200,11 +200,11 @@ def fail_on_call(monkeypatch, model: Model, call: int, error: type[BaseException
     monkeypatch.setattr(model, "invoke", invoke)
 
 
-def shipped_or_skip(name: str) -> Path:
-    """A shipped model file, or skip the test while the exporter's files are not in runtime/models/."""
+def shipped_file(name: str) -> Path:
+    """A file the installed package ships in ulde.runtime's models folder; a missing one fails the test
+    (a packaging regression), never skips it."""
     path = shipped_model(name)
-    if not path.is_file():
-        pytest.skip(f"shipped model {name} not in runtime/models/ yet (run ulde-export and copy it there)")
+    assert path.is_file(), f"{name} is missing from the installed package's {path.parent}: a packaging regression"
     return path
 
 

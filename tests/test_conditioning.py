@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.runtime_fixtures import ecg_like, int8_tflite, shipped_or_skip, student_onnx, with_conditioning
+from tests.runtime_fixtures import ecg_like, int8_tflite, shipped_file, student_onnx, with_conditioning
 from tests.test_runtime_streaming import stream
 from ulde.runtime import StreamingDenoiser, denoise, denoise_windows
 from ulde.runtime.normalization import PEAK_FLOOR_MV, normalize, window_offset
@@ -67,7 +67,7 @@ def test_one_window_per_call_ignores_a_constant_offset(conditioned_model):
 
 @pytest.mark.parametrize("name", ["ulde_int8.tflite", "ulde.onnx"])
 def test_the_shipped_models_ignore_offsets_up_to_300_mv(name):
-    model = shipped_or_skip(name)
+    model = shipped_file(name)
     signal = ecg_like(4 * W, seed=11)
     reference = denoise(signal, model)
     for offset in (-MAX_OFFSET_MV, -50.0, -5.0, 5.0, 50.0, MAX_OFFSET_MV):

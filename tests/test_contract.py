@@ -8,7 +8,8 @@ import shutil
 import numpy as np
 import pytest
 
-from tests.runtime_fixtures import contract_for, ecg_like, int8_tflite, model_folder, sealed, shipped_or_skip, tiny_onnx
+from tests.support import REPO_ROOT
+from tests.runtime_fixtures import contract_for, ecg_like, int8_tflite, model_folder, sealed, shipped_file, tiny_onnx
 from ulde.runtime import Model, ModelContract, ModelFileError, StreamingDenoiser, TensorEncoding, denoise, read_contract
 from ulde.runtime.contract import CONTRACT_KEY, contract_from_json
 from ulde.runtime.signal_spec import WINDOW_SAMPLES
@@ -26,7 +27,7 @@ def test_a_contract_survives_json_and_both_file_formats():
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_a_shipped_file_copied_alone_renamed_or_symlinked_denoises_exactly_as_shipped(tmp_path, name):
-    shipped = shipped_or_skip(name)
+    shipped = shipped_file(name)
     alone = tmp_path / "alone" / name
     alone.parent.mkdir()
     shutil.copyfile(shipped, alone)  # no manifest.json beside it
@@ -42,7 +43,7 @@ def test_a_shipped_file_copied_alone_renamed_or_symlinked_denoises_exactly_as_sh
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_the_shipped_contracts_state_the_firmware_terms(name):
-    contract = read_contract(shipped_or_skip(name))
+    contract = read_contract(shipped_file(name))
     assert (contract.sample_rate_hz, contract.window_samples, contract.recommended_hop_samples) == (360.0, 3600, 1800)
     assert contract.input_conditioning == "mean-peak" and contract.output_kind == "noise_estimate"
     expected_dtype = "int8" if "int8" in name else "float32"
@@ -58,7 +59,7 @@ def _changed(data: bytes, position: int) -> bytes:
 @pytest.mark.parametrize("name", SHIPPED)
 def test_any_changed_byte_of_a_shipped_file_is_refused(tmp_path, name):
     """Bytes in the header, the weights, the contract's JSON and its digest, and the last byte."""
-    data = shipped_or_skip(name).read_bytes()
+    data = shipped_file(name).read_bytes()
     contract_at = data.find(b'{"digest":"sha256:')
     positions = [0, 5, 16, len(data) // 3, len(data) // 2, contract_at + 20, contract_at + 90, len(data) - 1]
     for position in positions:
@@ -158,9 +159,12 @@ def test_trim_keeps_the_contract_and_reseals_it():
 def test_the_c_header_states_the_contract():
     from ulde.export.c_array import read_constants
 
-    header = shipped_or_skip("ulde_model.h").read_text()
-    constants, contract = read_constants(header), read_contract(shipped_or_skip("ulde_int8.tflite"))
-    manifest_arena = __import__("json").loads(shipped_or_skip("manifest.json").read_text())["micro"]["arena_bytes"]
+    header_path = REPO_ROOT / "runtime" / "models" / "ulde_model.h"
+    if not header_path.is_file():
+        pytest.skip("the C array is an export artefact kept in the repository, not in the wheel: no checkout here")
+    header = header_path.read_text()
+    constants, contract = read_constants(header), read_contract(shipped_file("ulde_int8.tflite"))
+    manifest_arena = __import__("json").loads(shipped_file("manifest.json").read_text())["micro"]["arena_bytes"]
     assert int(constants["WINDOW_SAMPLES"]) == contract.window_samples
     assert int(constants["HOP_SAMPLES"]) == contract.recommended_hop_samples
     assert float(constants["SAMPLE_RATE_HZ"].rstrip("f")) == contract.sample_rate_hz

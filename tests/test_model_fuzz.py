@@ -14,7 +14,7 @@ import dataclasses
 import pytest
 
 from tests.model_fuzz import open_all, summary
-from tests.runtime_fixtures import shipped_or_skip
+from tests.runtime_fixtures import shipped_file
 from ulde.runtime import read_contract
 
 SHIPPED = ("ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx")
@@ -22,7 +22,7 @@ SEED = 20261202
 
 
 def _check_sealed(name: str, count: int, folder) -> None:
-    outcomes = open_all(shipped_or_skip(name).read_bytes(), count, SEED, folder)
+    outcomes = open_all(shipped_file(name).read_bytes(), count, SEED, folder)
     assert len(outcomes) == count
     found = summary(outcomes)
     assert found == {"refused": count}, {i: o for i, o in outcomes.items() if o != "refused"}
@@ -43,7 +43,7 @@ def test_500_mutants_of_a_shipped_model_are_all_refused(tmp_path, name):
 def test_mutants_of_an_unsealed_model_under_a_passed_contract_never_crash(tmp_path):
     from ulde.export.tflite_graph import strip_contract
 
-    shipped = shipped_or_skip("ulde_int8.tflite")
+    shipped = shipped_file("ulde_int8.tflite")
     bare = strip_contract(shipped.read_bytes())
     contract = tmp_path / "contract.json"
     contract.write_text(dataclasses.replace(read_contract(shipped), digest=None).to_json())

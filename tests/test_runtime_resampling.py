@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.runtime_fixtures import ecg_like, fail_on_call, int8_tflite, shipped_or_skip, tiny_model  # noqa: F401
+from tests.runtime_fixtures import ecg_like, fail_on_call, int8_tflite, shipped_file, tiny_model  # noqa: F401
 from ulde.runtime import StreamingDenoiser, denoise
 from ulde.runtime.resampling import Resampler
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
@@ -82,7 +82,7 @@ def test_streaming_at_a_device_rate_equals_denoise_exactly(tiny_model, model_nam
 def test_a_device_rate_stream_keeps_offsets_out_and_leads_apart(rate):
     """Shipped int8 model: an offset of +-300 mV moves the output by float rounding only (< 1 nV); two
     leads equal each lead alone."""
-    model = shipped_or_skip("ulde_int8.tflite")
+    model = shipped_file("ulde_int8.tflite")
     two = ecg_like(rate * 22, seed=2, leads=2)
     both = denoise(two, model, sample_rate_hz=rate)
     for lead in range(2):

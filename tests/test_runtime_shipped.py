@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from benchmarks.bounds import FULL_DATA
-from tests.runtime_fixtures import ecg_like, shipped_or_skip
+from tests.runtime_fixtures import ecg_like, shipped_file
 from ulde.runtime import StreamingDenoiser, denoise, denoise_windows, read_contract
 
 
@@ -18,7 +18,7 @@ SHIPPED_FILES = ("ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx", "ulde_int
 
 
 def test_the_default_model_is_the_shipped_int8_tflite_and_runs_under_its_own_contract():
-    path = shipped_or_skip("ulde_int8.tflite")
+    path = shipped_file("ulde_int8.tflite")
     manifest = json.loads((path.parent / "manifest.json").read_text())  # the export report, never read to run
     d = StreamingDenoiser()
     assert d.model_path == path and d.backend == "litert"
@@ -30,7 +30,7 @@ def test_the_default_model_is_the_shipped_int8_tflite_and_runs_under_its_own_con
 
 
 def test_low_latency_runs_the_shipped_low_latency_model_within_three_quarters_of_a_second():
-    path = shipped_or_skip("ulde_int8_low_latency.tflite")
+    path = shipped_file("ulde_int8_low_latency.tflite")
     d = StreamingDenoiser(low_latency=True)
     assert d.model_path == path and d.contract.low_latency and d.contract.input_conditioning == "mean-peak"
     assert d.latency_seconds <= 0.75 and d.latency_samples == d.contract.latency_samples
@@ -41,7 +41,7 @@ def test_low_latency_runs_the_shipped_low_latency_model_within_three_quarters_of
 
 @pytest.mark.parametrize("name", SHIPPED_FILES)
 def test_shipped_models_stream_exactly_like_offline(name):
-    path = shipped_or_skip(name)
+    path = shipped_file(name)
     signal = ecg_like(3 * 3600 + 77, seed=11, leads=2)
     d = StreamingDenoiser(path)
     streamed = np.concatenate([d.process(signal[i : i + 1000]) for i in range(0, len(signal), 1000)] + [d.flush()])
@@ -52,7 +52,7 @@ def test_shipped_models_stream_exactly_like_offline(name):
 def test_int8_tflite_and_float_onnx_agree(suffix):
     """Two routes, one network: the shipped int8 output at least 25 dB SNR against the float ONNX
     output on a minute of synthetic ECG (the benchmarks' int8-vs-float gate on real windows)."""
-    int8, onnx = shipped_or_skip(f"ulde_int8{suffix}.tflite"), shipped_or_skip(f"ulde{suffix}.onnx")
+    int8, onnx = shipped_file(f"ulde_int8{suffix}.tflite"), shipped_file(f"ulde{suffix}.onnx")
     signal = ecg_like(60 * 360, seed=12)
     a, b = denoise(signal, int8), denoise(signal, onnx)
     snr = 10 * np.log10(np.sum(b.astype(np.float64) ** 2) / np.sum((a - b).astype(np.float64) ** 2))
@@ -60,7 +60,7 @@ def test_int8_tflite_and_float_onnx_agree(suffix):
 
 
 def test_float_tflite_and_onnx_agree_closely():
-    tfl, onnx = shipped_or_skip("ulde_float.tflite"), shipped_or_skip("ulde.onnx")
+    tfl, onnx = shipped_file("ulde_float.tflite"), shipped_file("ulde.onnx")
     signal = ecg_like(30 * 360, seed=13)
     np.testing.assert_allclose(denoise(signal, tfl), denoise(signal, onnx), atol=1e-3)
 
@@ -72,7 +72,7 @@ def readme_quick_start() -> str:
 
 
 def test_the_readme_quick_start_runs_as_written():
-    shipped_or_skip("ulde_int8.tflite")
+    shipped_file("ulde_int8.tflite")
     namespace: dict = {}
     exec(readme_quick_start(), namespace)
     assert len(namespace["clean"]) == len(namespace["ecg"]) and namespace["clean"].dtype == np.float32
@@ -83,7 +83,7 @@ def test_the_readme_quick_start_runs_as_written():
 
 def test_denoise_windows_is_one_normalized_call_per_window(rng):
     """denoise_windows on the shipped int8 model equals streaming each window with a rect hop of T."""
-    model = shipped_or_skip("ulde_int8.tflite")
+    model = shipped_file("ulde_int8.tflite")
     windows = rng.normal(0, 0.4, (3, 3600)).astype(np.float32)
     one_call = denoise_windows(windows, model)
     stream = StreamingDenoiser(model, hop=3600, taper="rect")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.runtime_fixtures import ecg_like, int8_tflite, shipped_or_skip, tiny_model  # noqa: F401
+from tests.runtime_fixtures import ecg_like, int8_tflite, shipped_file, tiny_model  # noqa: F401
 from ulde.runtime import StreamingDenoiser, denoise
 from ulde.runtime.quality import QUALITY_LIMIT_DB
 from ulde.runtime.signal_spec import WINDOW_SAMPLES
@@ -53,7 +53,7 @@ def test_quality_is_one_value_per_block_and_falls_as_noise_rises(tiny_model):
 
 
 def test_quality_ignores_an_offset_and_a_flat_block_reads_zero():
-    model = shipped_or_skip("ulde_int8.tflite")
+    model = shipped_file("ulde_int8.tflite")
     signal = ecg_like(6 * W, seed=14) + np.random.default_rng(1).normal(0, 0.2, 6 * W)
     _, base = denoise(signal, model, quality=True)
     for offset in (300.0, -300.0):
