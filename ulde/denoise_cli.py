@@ -206,8 +206,8 @@ def run_many(args: argparse.Namespace, settings: Settings) -> int:
         nonlocal samples
         samples += result.samples
         if bar is not None:
-            bar.update(1)
             bar.set_postfix(samples=f"{samples:,}", refresh=False)
+            bar.update(1)
 
     try:
         results = denoise_files(jobs, settings, workers=args.jobs, on_result=arrived)
