@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from ulde.export.parity import SHIPPED_SETS_MAX_INT8_LOSS_DB, TEST_SPLIT_MAX_INT8_LOSS_DB
+from ulde.runtime.errors import first_line
 
 PROG = "ulde-export"
 DEFAULT_OUT = Path("ulde-export")
@@ -76,8 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         manifest = run_export(options)
     except (ValueError, RuntimeError, OSError) as exc:  # every ulde error derives from one of these
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        print(f"{PROG}: error: {message}", file=sys.stderr)
+        print(f"{PROG}: error: {first_line(exc)}", file=sys.stderr)
         return 1
     _print_summary(manifest, args.out)
     return 0

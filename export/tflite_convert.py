@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import io
 import os
-import sys
-import tempfile
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import numpy as np
 
 from ulde.export.onnx_export import INPUT_NAME, io_shape
+from ulde.runtime.errors import first_line
+from ulde.runtime.native_log import native_stderr
 
 
 class TFLiteConversionError(RuntimeError):
@@ -30,7 +30,9 @@ def convert(onnx_path: Path, work_dir: Path, calibration: np.ndarray | None) -> 
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # silence TensorFlow's C++ start-up chatter
     try:
-        with _quiet_stderr(), redirect_stdout(io.StringIO()):
+        # TensorFlow's C++ and absl logs ignore sys.stderr and TF_CPP_MIN_LOG_LEVEL alike, and would bury
+        # the exporter's one-line summary: descriptor 2 is discarded while it converts
+        with native_stderr(lambda caught: ""), redirect_stdout(io.StringIO()):
             import onnx2tf
             import tensorflow as tf
 
@@ -46,25 +48,8 @@ def convert(onnx_path: Path, work_dir: Path, calibration: np.ndarray | None) -> 
             float_model = tf.lite.TFLiteConverter.from_saved_model(str(saved_model)).convert()
             int8_model = None if calibration is None else _int8_converter(tf, saved_model, calibration).convert()
     except Exception as exc:  # onnx2tf and TF raise many types; one line names the failure
-        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise TFLiteConversionError(f"TFLite conversion failed: {detail}") from exc
+        raise TFLiteConversionError(f"TFLite conversion failed: {first_line(exc)}") from exc
     return float_model, int8_model, {"onnx2tf": onnx2tf.__version__, "tensorflow": tf.__version__}
-
-
-@contextmanager
-def _quiet_stderr():
-    """Send file descriptor 2 to a scratch file: TensorFlow's C++ and absl logs ignore Python's sys.stderr
-    and TF_CPP_MIN_LOG_LEVEL alike, and would bury the exporter's one-line summary."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def _int8_converter(tf, saved_model: Path, calibration: np.ndarray):

@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ulde.model.networks import UNet1d, UNetConfig, build
+from ulde.runtime.errors import first_line
 
 SHIPPED_STUDENT = "student.pt"
 MAX_PARAMETERS = 10_000_000
@@ -63,7 +64,7 @@ def load_model(path: Path) -> tuple[UNet1d, dict]:
         with torch.device("meta"):  # shapes only: nothing is allocated until the config is known to fit
             shapes = {key: tuple(value.shape) for key, value in build(config).state_dict().items()}
     except (TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(f"checkpoint {path}: its config is not a valid network ({_first_line(exc)})") from exc
+        raise CheckpointError(f"checkpoint {path}: its config is not a valid network ({first_line(exc)})") from exc
     parameters = sum(int(torch.Size(shape).numel()) for shape in shapes.values())
     if parameters > MAX_PARAMETERS:
         raise CheckpointError(f"checkpoint {path}: its config asks for {parameters:,} weights, more than the "
@@ -77,11 +78,6 @@ def load_model(path: Path) -> tuple[UNet1d, dict]:
     model = build(config)
     model.load_state_dict(weights)
     return model.eval(), payload["meta"]
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def shipped_checkpoint() -> Path:

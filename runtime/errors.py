@@ -13,3 +13,9 @@ class ModelFileError(ValueError):
 
 class BackendMissingError(ImportError):
     """The interpreter package for this model format is not installed; the message says what to install."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name if it has none), for one-line errors."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ulde.runtime.contract import TensorEncoding
-from ulde.runtime.errors import BackendMissingError, ModelFileError
+from ulde.runtime.errors import BackendMissingError, ModelFileError, first_line
 from ulde.runtime.native_log import quiet_routine_log
 
 MIN_WINDOW_SAMPLES = 2
@@ -54,11 +54,6 @@ def _same_window(shapes: tuple[Sequence, Sequence], where: str) -> int:
     return windows[0]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 class LiteRTInterpreter:
     """One LiteRT interpreter: XNNPACK by default, or TFLite's reference kernels (the arithmetic TFLite
     Micro implements) with ``reference_kernels``."""
@@ -77,7 +72,7 @@ class LiteRTInterpreter:
                                                 experimental_op_resolver_type=resolver)
                 self._interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
-            raise ModelFileError(f"{where} is not a TFLite model LiteRT can run ({_first_line(exc)})") from exc
+            raise ModelFileError(f"{where} is not a TFLite model LiteRT can run ({first_line(exc)})") from exc
         inputs, outputs = self._interpreter.get_input_details(), self._interpreter.get_output_details()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ModelFileError(f"{where}: {len(inputs)} input(s) and {len(outputs)} output(s); expected 1 and 1")
@@ -155,7 +150,7 @@ class OnnxInterpreter:
         try:
             self._session = ort.InferenceSession(data, options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # onnxruntime raises its own pybind classes (Fail, InvalidProtobuf, ...)
-            raise ModelFileError(f"{where} is not an ONNX model onnxruntime can run ({_first_line(exc)})") from exc
+            raise ModelFileError(f"{where} is not an ONNX model onnxruntime can run ({first_line(exc)})") from exc
         inputs, outputs = self._session.get_inputs(), self._session.get_outputs()
         if len(inputs) != 1 or len(outputs) != 1:
             raise ModelFileError(f"{where}: {len(inputs)} input(s) and {len(outputs)} output(s); expected 1 and 1")

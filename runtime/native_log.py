@@ -1,10 +1,10 @@
-"""LiteRT's one routine log line, kept off the caller's stderr.
+"""What native libraries write to file descriptor 2, caught and filtered.
 
-LiteRT's C++ logger prints "INFO: Created TensorFlow Lite XNNPACK delegate for CPU." to file
-descriptor 2 for every interpreter it builds, and its Python API has no way to silence it (only the
-C++ API's ``tflite::LoggerOptions``). ``quiet_routine_log`` points descriptor 2 at a temporary file
-while an interpreter is built and writes back everything it caught but that line, so warnings and
-errors still reach stderr, in order.
+Native loggers (LiteRT's, TensorFlow's, absl's) write to descriptor 2 directly, past Python's
+``sys.stderr``. ``native_stderr(keep)`` points descriptor 2 at a scratch file inside its block and
+writes back ``keep(what it caught)`` afterwards. LiteRT prints "INFO: Created TensorFlow Lite XNNPACK
+delegate for CPU." for every interpreter it builds, and its Python API cannot silence it (only the C++
+API's ``tflite::LoggerOptions``): ``quiet_routine_log`` drops that line and passes everything else on.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 from contextlib import contextmanager
+from typing import Callable
 
 ROUTINE_LINES = ("INFO: Created TensorFlow Lite XNNPACK delegate for CPU.",)
 
@@ -21,9 +22,14 @@ def without_routine_lines(text: str) -> str:
     return "".join(line for line in text.splitlines(keepends=True) if line.rstrip("\r\n") not in ROUTINE_LINES)
 
 
-@contextmanager
 def quiet_routine_log():
-    """Catch what native code writes to descriptor 2 inside the block; pass on all but ROUTINE_LINES."""
+    """Pass on all that native code writes to descriptor 2 inside the block but ROUTINE_LINES."""
+    return native_stderr(without_routine_lines)
+
+
+@contextmanager
+def native_stderr(keep: Callable[[str], str]):
+    """Catch what is written to descriptor 2 inside the block; afterwards write back ``keep`` of it."""
     try:
         sys.stderr.flush()
         saved = os.dup(2)
@@ -35,9 +41,10 @@ def quiet_routine_log():
         try:
             yield
         finally:
+            sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
             caught.seek(0)
-            rest = without_routine_lines(caught.read().decode(errors="replace"))
+            rest = keep(caught.read().decode(errors="replace"))
             if rest:
                 os.write(2, rest.encode())

@@ -13,7 +13,7 @@ import glob
 from pathlib import Path
 
 from ulde.batch import Job
-from ulde.formats import INPUT_SUFFIXES
+from ulde.formats import INPUT_SUFFIXES, record_base
 
 WILDCARDS = set("*?[")
 
@@ -24,7 +24,7 @@ def is_pattern(text: str) -> bool:
 
 def _pattern_root(pattern: str) -> Path:
     parts = Path(pattern).parts
-    fixed = [p for p in parts[: next(i for i, p in enumerate(parts) if is_pattern(p))]]
+    fixed = parts[: next(i for i, p in enumerate(parts) if is_pattern(p))]
     return Path(*fixed) if fixed else Path(".")
 
 
@@ -38,7 +38,7 @@ def _scan(folder: Path) -> list[Path]:
         relative = path.relative_to(folder)
         if any(part.startswith(".") for part in relative.parts) or not _is_input_file(path):
             continue
-        found.append(path.with_suffix("") if path.suffix.lower() == ".hea" else path)
+        found.append(record_base(path))
     return found
 
 
@@ -50,7 +50,7 @@ def find_inputs(inputs: list[str]) -> list[tuple[Path, Path]]:
         if is_pattern(text):
             root = _pattern_root(text)
             matches = [Path(m) for m in sorted(glob.glob(text, recursive=True))]
-            files = [m.with_suffix("") if m.suffix.lower() == ".hea" else m for m in matches if _is_input_file(m)]
+            files = [record_base(m) for m in matches if _is_input_file(m)]
             if not files:
                 raise ValueError(f"{text!r} matches no ECG file ({', '.join(sorted(INPUT_SUFFIXES))})")
             found += [(f, root) for f in files]
@@ -70,7 +70,7 @@ def plan_jobs(inputs: list[str], out_dir: Path) -> list[Job]:
     jobs: dict[Path, Job] = {}
     for source, root in find_inputs(inputs):
         target = out_dir / source.relative_to(root)
-        key = target.with_suffix("") if target.suffix.lower() == ".hea" else target
+        key = record_base(target)
         if key in jobs and jobs[key].source.resolve() != source.resolve():
             raise ValueError(f"{jobs[key].source} and {source} would both be written to {target}")
         jobs.setdefault(key, Job(source, target))

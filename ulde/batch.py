@@ -65,6 +65,11 @@ class FileResult:
     leads: int = 0
 
 
+def open_input(path: Path, settings: Settings) -> Record:
+    """The record at ``path`` read as ``settings`` say (CSV/.npy rate, CSV columns, EDF channels)."""
+    return open_record(path, settings.fs, settings.columns, settings.channels)
+
+
 def refuse_overwriting_input(inputs: list[Path], outputs: list[Path]) -> None:
     """ValueError if any output file is, or links to, an input file."""
     for out in outputs:
@@ -93,8 +98,7 @@ def _denoise(job: Job, settings: Settings, progress: bool) -> FileResult:
     kind = file_kind(job.source)
     check_output_name(kind, job.target)
     finals = output_files(kind, job.target)
-    record = open_record(job.source, settings.fs, settings.columns and list(settings.columns),
-                         settings.channels and list(settings.channels))
+    record = open_input(job.source, settings)
     try:
         refuse_overwriting_input(record.files, finals)
         if finals[-1].exists() and not settings.overwrite:

@@ -20,8 +20,7 @@ import numpy as np
 
 from ulde import __version__
 from ulde.archive import is_pattern, plan_jobs
-from ulde.batch import FileResult, Job, Settings, default_workers, denoise_file, denoise_files
-from ulde.formats import file_kind, open_record
+from ulde.batch import FileResult, Job, Settings, default_workers, denoise_file, denoise_files, open_input
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 
@@ -39,8 +38,7 @@ def pyplot():
 
 def check_plot_span(job: Job, settings: Settings, start_s: float) -> None:
     """ValueError if the plotted span would start past the end of the record (or the record is unreadable)."""
-    record = open_record(job.source, settings.fs, settings.columns and list(settings.columns),
-                         settings.channels and list(settings.channels))
+    record = open_input(job.source, settings)
     try:
         stream = record.streams[0]
         if start_s * stream.fs >= stream.samples:
@@ -53,10 +51,7 @@ def plot(png: Path, job: Job, settings: Settings, start_s: float, seconds: float
     """PNG of raw vs denoised (the written output), one panel per lead of the first stream, over
     [start_s, start_s + seconds) seconds."""
     plt = pyplot()
-    raw_record = open_record(job.source, settings.fs, settings.columns and list(settings.columns),
-                             settings.channels and list(settings.channels))
-    out_record = open_record(job.target, raw_record.streams[0].fs if file_kind(job.source) in ("csv", "npy") else None,
-                             settings.columns and list(settings.columns), settings.channels and list(settings.channels))
+    raw_record, out_record = open_input(job.source, settings), open_input(job.target, settings)  # the output: same format and rate
     try:
         stream = raw_record.streams[0]
         a = max(0, int(start_s * stream.fs))  # before the run, check_plot_span made sure a < samples

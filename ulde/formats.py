@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -309,7 +310,7 @@ class NpyOutput(Output):
         self.file.close()
 
 
-def open_record(path: Path, fs: float | None, columns: list[int] | None, channels: list[str] | None) -> Record:
+def open_record(path: Path, fs: float | None, columns: Sequence[int] | None, channels: Sequence[str] | None) -> Record:
     """The record at ``path``; ``fs`` is the rate of a CSV/.npy (WFDB and EDF carry theirs: a different
     ``fs`` is a note, so one rate can be given for an archive of mixed formats), ``columns``
     the CSV signal columns, ``channels`` the EDF channels to denoise (labels or 0-based numbers)."""
@@ -325,13 +326,13 @@ def open_record(path: Path, fs: float | None, columns: list[int] | None, channel
     if kind == "edf":
         from ulde.edf import EdfRecord
 
-        record = EdfRecord(path, channels)
+        record = EdfRecord(path, None if channels is None else list(channels))
         if fs is not None:
             record.notes = (f"--fs {fs:g} is for CSV/.npy inputs: {path.name}'s channels are read at their own rates",)
         return record
     assumed = fs is None
     fs = float(SAMPLE_RATE_HZ) if assumed else fs
-    record = CsvRecord(path, fs, columns) if kind == "csv" else NpyRecord(path, fs)
+    record = CsvRecord(path, fs, None if columns is None else list(columns)) if kind == "csv" else NpyRecord(path, fs)
     if assumed:
         record.notes = (f"no --fs given for {path.name}: assuming {SAMPLE_RATE_HZ} Hz",)
     return record
