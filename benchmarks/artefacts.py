@@ -1,8 +1,8 @@
 """Which model files and checkpoint the benchmarks measure: the shipped ones, or those named by env vars.
 
-    ULDE_BENCH_MODELS=/tmp/bench-models   folder of an ``ulde-export`` (ulde_int8.tflite, ulde_float.tflite,
-                                          ulde.onnx, ulde_int8_low_latency.tflite, manifest.json;
-                                          ulde_int8.onnx if exported)
+    ULDE_BENCH_MODELS=/tmp/bench-models   folder of an ``ulde-export`` (ulde_int8_host.tflite, ulde_int8.tflite,
+                                          ulde_float.tflite, ulde.onnx, ulde_int8_host_low_latency.tflite,
+                                          manifest.json; ulde_int8.onnx if exported)
     ULDE_BENCH_CKPT=/tmp/s.pt             checkpoint for the torch eager reference and the parameter count
 
 A missing file is an error, never a skip: these benchmarks gate a release.
@@ -20,9 +20,11 @@ from ulde.runtime.model_file import shipped_model
 
 MODELS_ENV_VAR = "ULDE_BENCH_MODELS"
 CHECKPOINT_ENV_VAR = "ULDE_BENCH_CKPT"
-INT8_TFLITE, FLOAT_TFLITE, FLOAT_ONNX, INT8_ONNX = "ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx", "ulde_int8.onnx"
-INT8_LOW_LATENCY_TFLITE = "ulde_int8_low_latency.tflite"
-REQUIRED = (INT8_TFLITE, FLOAT_TFLITE, FLOAT_ONNX, INT8_LOW_LATENCY_TFLITE, MANIFEST)
+INT8_TFLITE, FLOAT_TFLITE, FLOAT_ONNX, INT8_ONNX = "ulde_int8_host.tflite", "ulde_float.tflite", "ulde.onnx", "ulde_int8.onnx"
+"""INT8_TFLITE is the host graph, the one the runtime runs by default; MCU_INT8_TFLITE is the MCU graph."""
+MCU_INT8_TFLITE = "ulde_int8.tflite"
+INT8_LOW_LATENCY_TFLITE = "ulde_int8_host_low_latency.tflite"
+REQUIRED = (INT8_TFLITE, MCU_INT8_TFLITE, FLOAT_TFLITE, FLOAT_ONNX, INT8_LOW_LATENCY_TFLITE, MANIFEST)
 
 
 class MissingArtefactError(FileNotFoundError):
@@ -34,7 +36,8 @@ class Artefacts:
     """Paths of the exported models (int8_onnx None when not exported) and the export manifest."""
 
     folder: Path
-    int8_tflite: Path
+    int8_tflite: Path  # the host graph (export/host_graph.py)
+    mcu_int8_tflite: Path  # the MCU graph: TFLite Micro and the C array
     float_tflite: Path
     float_onnx: Path
     int8_onnx: Path | None
@@ -56,7 +59,7 @@ def find_artefacts() -> Artefacts:
             f"or point {MODELS_ENV_VAR} at an export folder"
         )
     int8_onnx = folder / INT8_ONNX
-    return Artefacts(folder, folder / INT8_TFLITE, folder / FLOAT_TFLITE, folder / FLOAT_ONNX,
+    return Artefacts(folder, folder / INT8_TFLITE, folder / MCU_INT8_TFLITE, folder / FLOAT_TFLITE, folder / FLOAT_ONNX,
                      int8_onnx if int8_onnx.is_file() else None, folder / INT8_LOW_LATENCY_TFLITE, json.loads((folder / MANIFEST).read_text()), origin)
 
 

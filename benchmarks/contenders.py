@@ -19,7 +19,8 @@ from benchmarks.artefacts import Artefacts
 from ulde.runtime import Model, StreamingDenoiser
 
 LABELS = {
-    "tflite_int8": "TFLite int8, LiteRT",
+    "tflite_int8": "TFLite int8 host graph, LiteRT (the runtime's default)",
+    "tflite_int8_mcu": "TFLite int8 MCU graph, LiteRT",
     "tflite_float": "TFLite float32, LiteRT",
     "onnx_float": "ONNX float32, onnxruntime",
     "onnx_int8": "ONNX int8, onnxruntime",
@@ -30,7 +31,8 @@ LABELS = {
 
 def exported_models(artefacts: Artefacts) -> dict[str, Path]:
     """Contender name -> model file, the int8 ONNX model only where it was exported."""
-    models = {"tflite_int8": artefacts.int8_tflite, "tflite_float": artefacts.float_tflite, "onnx_float": artefacts.float_onnx}
+    models = {"tflite_int8": artefacts.int8_tflite, "tflite_int8_mcu": artefacts.mcu_int8_tflite,
+              "tflite_float": artefacts.float_tflite, "onnx_float": artefacts.float_onnx}
     if artefacts.int8_onnx is not None:
         models["onnx_int8"] = artefacts.int8_onnx
     return models

@@ -37,6 +37,14 @@ def _latency(doc: dict) -> list[str]:
     if "latency_window" in doc:
         w = doc["latency_window"]
         out += ["## Latency per 10 s window (one thread)", "", w["method"], ""] + _timing_table(w, "ms") + [""]
+    if "int8_graphs" in doc:
+        g = doc["int8_graphs"]
+        macs = g["convolution_macs_per_window"]
+        out += ["## The two int8 graphs against float (CPU-time medians above)", "",
+                f"- host graph / MCU graph: {g['host_over_mcu']:.3f}x; host graph / float: {g['host_over_float']:.3f}x "
+                f"(target {g['host_over_float_target']:.1f}x for {g['target_applies_to']}: "
+                f"{'met' if g['host_over_float_target_met'] else 'not met'}); MCU graph / float: {g['mcu_over_float']:.3f}x",
+                f"- convolution MACs executed per window: host graph {macs['tflite_int8']:,}, MCU graph {macs['tflite_int8_mcu']:,}", ""]
     if "latency_minute" in doc:
         m = doc["latency_minute"]
         out += ["## Latency per streamed minute (one thread)", "", m["method"], ""] + _timing_table(m, "ms")
@@ -82,6 +90,16 @@ def _footprint(doc: dict) -> list[str]:
         out += [f"| TFLM arena (export manifest) | {arena:,} bytes ({arena / KIB:.1f} KiB) |",
                 f"| parameters (trainable / BatchNorm folded) | {f['params']:,} / {f['params_folded']:,} |",
                 f"| MACs per 10 s window | {f['macs_per_window']:,} |", ""]
+        if "byte_budget" in f:
+            names = list(f["byte_budget"])
+            parts = list(f["byte_budget"][names[0]])
+            out += ["Bytes of each int8 file by part (`ulde.export.tflite_graph.byte_budget`):", "",
+                    "| part | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+            out += [f"| {part} | " + " | ".join(f"{f['byte_budget'][n][part]:,}" for n in names) + " |" for part in parts]
+            arena = f["tflm_arena"]
+            out += ["", f"TFLM arena of {names[0]}: {arena.get('arena_bytes', 0):,} B = "
+                    f"{arena.get('arena_head_bytes', 0):,} B of activations (head) + {arena.get('arena_tail_bytes', 0):,} B "
+                    "persistent (tail).", ""]
     if "memory" in doc:
         m = doc["memory"]
         out += ["## Memory (fresh process, int8 TFLite)", "", m["method"], "",

@@ -6,7 +6,10 @@ manifest.json (``micro.arena_bytes``); parameters and MACs are counted on the ch
 
 from __future__ import annotations
 
+from benchmarks.bounds import MCU_INT8_FILE_MAX_BYTES
+from benchmarks.collector import require
 from benchmarks.contenders import exported_models
+from ulde.export.tflite_graph import byte_budget
 from ulde.model.checkpoint import file_sha256
 
 
@@ -27,6 +30,8 @@ def test_model_footprint_and_manifest(artefacts, checkpoint, network, results):
         "macs_per_window": counts["macs"], "checkpoint": checkpoint.name,
         "checkpoint_is_the_exported_one": exported_from == file_sha256(checkpoint),
         "files_not_matching_manifest": stale,
+        "byte_budget": {path.name: byte_budget(path.read_bytes()) for path in (artefacts.mcu_int8_tflite, artefacts.int8_tflite)},
+        "tflm_arena": {k: v for k, v in manifest.get("micro", {}).items() if k.startswith("arena_")},
     })
     assert not stale, (f"{', '.join(stale)} in {artefacts.folder} differ from manifest.json's sha256: "
                        "re-export, do not copy files by hand")
@@ -34,3 +39,5 @@ def test_model_footprint_and_manifest(artefacts, checkpoint, network, results):
         f"checkpoint {checkpoint} is not the one the models were exported from (manifest checkpoint sha256 "
         f"{exported_from}): the torch reference would measure another network; set ULDE_BENCH_CKPT")
     assert isinstance(arena, int) and arena > 0, "manifest.json lacks micro.arena_bytes (the TFLite Micro arena)"
+    require(results.gate(f"{artefacts.mcu_int8_tflite.name} file size (the MCU graph)", artefacts.mcu_int8_tflite.stat().st_size,
+                         "<=", MCU_INT8_FILE_MAX_BYTES, "B"))

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from benchmarks.bounds import MIN_RUNS_NOTE, REALTIME_FACTOR_MIN, STREAMING_OWN_WORK_MAX_US_PER_CALL
+from benchmarks.bounds import (HOST_INT8_OVER_FLOAT_TARGET, HOST_OVER_MCU_INT8_MAX, MIN_RUNS_NOTE, REALTIME_FACTOR_MIN,
+                               STREAMING_OWN_WORK_MAX_US_PER_CALL)
 from benchmarks.collector import require
 from benchmarks.contenders import exported_models, minute_contenders, streaming_and_bare, window_contenders
+from benchmarks.environment import cpu_flags
+from ulde.export.tflite_graph import convolution_macs
 from benchmarks.timing import MIN_RUNS, interleaved
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
 
@@ -38,6 +41,26 @@ def test_latency_per_window(artefacts, network, signal, results):
     })
     assert set(stats) == set(exported_models(artefacts)) | {"torch_eager", "bandpass"}, "a contender was not timed"
     assert all(np.isfinite(t["median_ms"]) and t["median_ms"] > 0 for t in stats.values())
+    results.record("int8_graphs", int8_graph_figures(artefacts, stats))
+    require(results.gate("int8 host graph / MCU graph per window, LiteRT, 1 thread (CPU time)",
+                         results.sections["int8_graphs"]["host_over_mcu"], "<=", HOST_OVER_MCU_INT8_MAX, "x"))
+
+
+def int8_graph_figures(artefacts, stats: dict) -> dict:
+    """The two int8 graphs against float TFLite (CPU-time medians of one run), the issue's target for this
+    host's flags, and each graph's convolution MACs per window."""
+    cpu = {name: stats[name]["cpu_median_ms"] for name in ("tflite_int8", "tflite_int8_mcu", "tflite_float")}
+    dot_product = next((flag for flag in HOST_INT8_OVER_FLOAT_TARGET if flag and flag in cpu_flags()), None)
+    target = HOST_INT8_OVER_FLOAT_TARGET[dot_product]
+    host_over_float = cpu["tflite_int8"] / cpu["tflite_float"]
+    return {
+        "cpu_median_ms": cpu, "host_over_mcu": cpu["tflite_int8"] / cpu["tflite_int8_mcu"],
+        "host_over_float": host_over_float, "mcu_over_float": cpu["tflite_int8_mcu"] / cpu["tflite_float"],
+        "host_over_float_target": target, "host_over_float_target_met": bool(host_over_float <= target),
+        "target_applies_to": f"hosts with {dot_product}" if dot_product else "AVX2-only hosts (no int8 dot product)",
+        "convolution_macs_per_window": {"tflite_int8": convolution_macs(artefacts.int8_tflite.read_bytes()),
+                                        "tflite_int8_mcu": convolution_macs(artefacts.mcu_int8_tflite.read_bytes())},
+    }
 
 
 def test_minute_latency_and_realtime_factor(artefacts, network, signal, results):

@@ -19,6 +19,7 @@ import torch
 from ulde.export import backends, micro, parity, staging, tflite_graph
 from ulde.export.c_array import write_c_array
 from ulde.export.conv2d_twin import conv2d_twin
+from ulde.export.graph_forms import host_graph, mcu_graph
 from ulde.export.calibration import calibration_windows, parity_sets
 from ulde.export.manifest import build_manifest, describe_file, write_manifest
 from ulde.export.onnx_contract import embed_onnx_contract
@@ -36,6 +37,9 @@ from ulde.runtime.normalization import Levels, normalize
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 ONNX_FILE, FLOAT_FILE, INT8_FILE = "ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite"
+HOST_INT8_FILE = "ulde_int8_host.tflite"
+"""The int8 model's two forms (export/graph_forms.py): INT8_FILE the MCU graph (TFLite Micro, the C
+array), HOST_INT8_FILE the host graph (XNNPACK, the runtime's default); the same integers."""
 C_ARRAY_STEM = "ulde_model"
 """Each form's files: these names, with the variant's suffix (variants.py) for the low-latency form."""
 
@@ -109,7 +113,7 @@ def _export_variant(stage: Path, variant: Variant, model, calibration: np.ndarra
     """Write one form's files into ``stage``: (its manifest sections, its artefact entries, its parity report)."""
     work = stage / f".work{variant.suffix}"
     work.mkdir()
-    onnx_path, float_path, int8_path = (stage / variant.file(name) for name in (ONNX_FILE, FLOAT_FILE, INT8_FILE))
+    onnx_path, float_path, int8_path, host_path = (stage / variant.file(name) for name in (ONNX_FILE, FLOAT_FILE, INT8_FILE, HOST_INT8_FILE))
     mode = model.config.input_normalization
     calibration_frames, calibration_levels = variant.inputs(calibration, subsample=True)
     network_calibration = normalize(calibration_frames, mode, calibration_levels)[0]  # what the network itself sees
@@ -121,36 +125,42 @@ def _export_variant(stage: Path, variant: Variant, model, calibration: np.ndarra
     from ulde.export.tflite_convert import convert  # TensorFlow is imported only now
 
     float_bytes, int8_bytes, converters = convert(tflite_source, work, network_calibration if options.int8 else None)
-    written = [(float_path, float_bytes)]
+    float_trimmed = tflite_graph.trim(float_bytes, INPUT_NAME, OUTPUT_NAME)
+    contract_terms = model_contract(mode, tflite_graph.io_tensors(float_trimmed), variant)
+    float_path.write_bytes(tflite_graph.embed_contract(float_trimmed, contract_terms))
     if options.int8:
         tflite_graph.require_full_integer(int8_bytes)
-        written.append((int8_path, int8_bytes))
+        converter_graph = tflite_graph.trim(int8_bytes, INPUT_NAME, OUTPUT_NAME)
+        int8_terms = model_contract(mode, tflite_graph.io_tensors(converter_graph), variant)
+        converted_path = work / "converter_int8.tflite"  # what the two forms are checked against
+        forms = ((converted_path, converter_graph), (int8_path, mcu_graph(converter_graph)), (host_path, host_graph(converter_graph)))
+        for path, data in forms:
+            path.write_bytes(tflite_graph.embed_contract(data, int8_terms))
     else:
-        int8_path = None
-    for path, data in written:
-        trimmed = tflite_graph.trim(data, INPUT_NAME, OUTPUT_NAME)
-        path.write_bytes(tflite_graph.embed_contract(trimmed, model_contract(mode, tflite_graph.io_tensors(trimmed), variant)))
+        int8_path = host_path = None
     embed_onnx_contract(onnx_path, model_contract(mode, _onnx_io(variant.window), variant))
-    shutil.rmtree(work)
     sets, parity_info = parity_data
     outputs: dict[str, dict] = {}
     for group, _, noisy, _ in sets:
-        for name, denoised in backends.denoise_all_routes(variant, model, onnx_path, float_path, int8_path, noisy).items():
+        for name, denoised in backends.denoise_all_routes(variant, model, onnx_path, float_path, host_path, noisy).items():
             outputs.setdefault(name, {})[group] = denoised
     report = parity.parity_report(sets, outputs, options.max_int8_loss_db)
     extra_files = parity.write_parity(report, {**parity_info, "framing": variant.name}, stage, variant.file("parity"))
     contract = read_contract(int8_path or float_path)
     int8_sections = {}
     if options.int8:
-        tflite_graph.require_full_integer(int8_path.read_bytes())
+        for path in (int8_path, host_path):
+            tflite_graph.require_full_integer(path.read_bytes())
         noisy = np.concatenate([s[2] for s in sets])
         micro_info = _check_micro(int8_path, variant.inputs(noisy, subsample=True))
-        int8_sections = {"micro": micro_info}
+        forms = check_int8_forms(converted_path, int8_path, host_path, variant.inputs(noisy, subsample=True))
+        int8_sections = {"micro": micro_info, "int8_forms": forms}
+    shutil.rmtree(work)
     if options.c_array:
         note = f"{int8_path.name} sha256 {file_sha256(int8_path)}, its model contract {contract.digest}"
         extra_files += write_c_array(int8_path.read_bytes(), stage, contract, micro_info["arena_bytes"],
                                      stem=variant.file(C_ARRAY_STEM), note=note)
-    artefacts = _describe_artefacts((onnx_path, float_path, int8_path), extra_files, onnx_info, variant.window)
+    artefacts = _describe_artefacts((onnx_path, float_path, int8_path, host_path), extra_files, onnx_info, variant.window)
     converted = {**converters, **({"int8": "full integer, per-channel weights, int8 I/O"} if options.int8 else {})}
     onnx_info["max_abs_error_vs_torch_mv"] = max(r["onnx_vs_torch_max_abs_error_mv"] for r in report["groups"].values())
     sections = {
@@ -223,11 +233,37 @@ def _check_micro(int8_path: Path, inputs: tuple[np.ndarray, Levels | None]) -> d
     }
 
 
-def _describe_artefacts(paths: tuple[Path, Path, Path | None], extra_files: list[Path], onnx_info: dict, window: int) -> dict:
-    onnx_path, float_path, int8_path = paths
+def check_int8_forms(converted: Path, mcu: Path, host: Path, inputs: tuple[np.ndarray, Levels | None]) -> dict:
+    """The MCU and host graphs must give the converter's int8 outputs exactly, for every one of the (n, T)
+    inputs, on LiteRT's reference kernels and on XNNPACK (export/graph_forms.py)."""
+    noisy, levels = inputs
+    model = Model(converted)
+    values = model.encode(model.condition(noisy.astype(np.float64), levels)[0])[:, None]
+    for reference_kernels in (True, False):
+        expected = Model(converted, reference_kernels=reference_kernels).invoke(values)
+        for path in (mcu, host):
+            got = Model(path, reference_kernels=reference_kernels).invoke(values)
+            if not np.array_equal(got, expected):
+                kernels = "reference kernels" if reference_kernels else "XNNPACK"
+                raise tflite_graph.TFLiteGraphError(
+                    f"{path.name} differs from the converter's int8 graph on LiteRT's {kernels} in "
+                    f"{int(np.count_nonzero(got != expected))} of {got.size} outputs")
+    return {
+        "mcu": {"file": mcu.name, "rewrites": "one RESHAPE per upsampling; the head in halves of time",
+                "runs_in": "TFLite Micro, the C array"},
+        "host": {"file": host.name, "rewrites": "dense convolutions; one RESHAPE per upsampling; sample pairs at "
+                 "full resolution", "runs_in": "LiteRT / XNNPACK: the runtime's default"},
+        "identical_to_the_converter_graph_on": ["LiteRT reference kernels", "LiteRT XNNPACK"],
+        "windows": int(len(noisy)), "where": "export/graph_forms.py",
+    }
+
+
+def _describe_artefacts(paths: tuple[Path, Path, Path | None, Path | None], extra_files: list[Path], onnx_info: dict,
+                        window: int) -> dict:
+    onnx_path, float_path, int8_path, host_path = paths
     artefacts = {onnx_path.name: describe_file(onnx_path, kind="onnx", operators=onnx_info["operators"], io=_onnx_io(window),
                                                opset=onnx_info["opset"], contract=_contract_entry(onnx_path))}
-    for path, kind in ((float_path, "tflite_float32"), (int8_path, "tflite_int8")):
+    for path, kind in ((float_path, "tflite_float32"), (int8_path, "tflite_int8"), (host_path, "tflite_int8_host")):
         if path is None:
             continue
         data = path.read_bytes()

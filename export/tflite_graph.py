@@ -142,7 +142,7 @@ def trim(data: bytes, input_name: str, output_name: str) -> bytes:
     model = read_model(data)
     for sg in model.subgraphs:
         for tensor in sg.tensors:
-            tensor.name = b""
+            tensor.name = None
         sg.name = None
     graph = model.subgraphs[0]
     graph.tensors[graph.inputs[0]].name = input_name.encode()
@@ -152,8 +152,10 @@ def trim(data: bytes, input_name: str, output_name: str) -> bytes:
             if mapping and len(mapping) == 1:
                 mapping[0].name = name.encode()
     _drop_metadata(model, lambda name: name not in KEEP_METADATA)
+    _drop_repeated_metadata(model)
+    drop_unused(model)
     model.description = None
-    trimmed = _pack(model, len(data))
+    trimmed = pack_model(model, len(data))
     return _sealed(trimmed) if check_tflite(trimmed) is not None else trimmed
 
 
@@ -168,7 +170,7 @@ def embed_contract(data: bytes, contract: ModelContract) -> bytes:
     entry = schema.MetadataT()
     entry.name, entry.buffer = CONTRACT_KEY.encode(), len(model.buffers) - 1
     model.metadata = (model.metadata or []) + [entry]
-    return _sealed(_pack(model, len(data)))
+    return _sealed(pack_model(model, len(data)))
 
 
 def _sealed(packed: bytes) -> bytes:
@@ -183,7 +185,7 @@ def strip_contract(data: bytes) -> bytes:
     """The model without its contract entry: a foreign file, as far as the runtime is concerned."""
     model = read_model(data)
     _drop_metadata(model, lambda name: name == CONTRACT_KEY)
-    return _pack(model, len(data))
+    return pack_model(model, len(data))
 
 
 def _drop_metadata(model: schema.ModelT, drop) -> None:
@@ -194,8 +196,86 @@ def _drop_metadata(model: schema.ModelT, drop) -> None:
     model.metadata = [m for m in model.metadata or [] if not drop(_decode(m.name))]
 
 
-def _pack(model: schema.ModelT, size_hint: int) -> bytes:
+def _drop_repeated_metadata(model: schema.ModelT) -> None:
+    """Keep the first metadata entry of each name (the converter writes ``min_runtime_version`` twice)."""
+    seen, kept = set(), []
+    for entry in model.metadata or []:
+        name = _decode(entry.name)
+        if name in seen:
+            model.buffers[entry.buffer].data = None
+        else:
+            seen.add(name)
+            kept.append(entry)
+    model.metadata = kept
+
+
+def drop_unused(model: schema.ModelT) -> None:
+    """Remove the tensors no operator or graph I/O refers to, then the buffers no tensor or metadata entry
+    refers to (buffer 0, the schema's empty sentinel, stays); every index is renumbered."""
+    for sg in model.subgraphs:
+        used = sorted({i for op in sg.operators for i in list(op.inputs) + list(op.outputs) if i >= 0}
+                      | set(sg.inputs) | set(sg.outputs))
+        new_index = {old: new for new, old in enumerate(used)}
+        sg.tensors = [sg.tensors[i] for i in used]
+        for op in sg.operators:
+            op.inputs = [new_index[i] if i >= 0 else i for i in op.inputs]
+            op.outputs = [new_index[i] for i in op.outputs]
+        sg.inputs, sg.outputs = [new_index[i] for i in sg.inputs], [new_index[i] for i in sg.outputs]
+    for sg in model.subgraphs:  # a tensor without constant data reads the empty sentinel
+        for tensor in sg.tensors:
+            data = model.buffers[tensor.buffer].data
+            if data is None or not len(data):
+                tensor.buffer = 0
+    kept = sorted({0} | {t.buffer for sg in model.subgraphs for t in sg.tensors} | {m.buffer for m in model.metadata or []})
+    new_buffer = {old: new for new, old in enumerate(kept)}
+    model.buffers = [model.buffers[i] for i in kept]
+    for sg in model.subgraphs:
+        for tensor in sg.tensors:
+            tensor.buffer = new_buffer[tensor.buffer]
+    for entry in model.metadata or []:
+        entry.buffer = new_buffer[entry.buffer]
+
+
+class _SharedQuantizationT:
+    """Packs a tensor's quantization table so that equal tables, and equal scale or zero-point vectors,
+    are written once and referred to by every tensor that has them (a flatbuffer may share any offset).
+    Per-channel tables repeat: every conv's zero points are zeros of its channel count."""
+
+    def __init__(self, quantization: schema.QuantizationParametersT, packed: dict):
+        if quantization.details is not None:
+            raise TFLiteGraphError("custom quantization details are not supported")
+        self.quantization, self.packed = quantization, packed
+
+    def _vector(self, builder, values, dtype: str) -> int:
+        array = np.ascontiguousarray(values, dtype=dtype)
+        key = ("vector", array.dtype.str, array.tobytes())
+        if key not in self.packed:
+            self.packed[key] = builder.CreateNumpyVector(array)
+        return self.packed[key]
+
+    def Pack(self, builder) -> int:
+        q = self.quantization
+        fields = (("Min", q.min, "<f4"), ("Max", q.max, "<f4"), ("Scale", q.scale, "<f4"), ("ZeroPoint", q.zeroPoint, "<i8"))
+        key = ("table", q.quantizedDimension, *((None if v is None else np.asarray(v, dt).tobytes()) for _, v, dt in fields))
+        if key not in self.packed:
+            vectors = [(name, self._vector(builder, values, dtype)) for name, values, dtype in fields if values is not None]
+            schema.QuantizationParametersStart(builder)
+            for name, offset in vectors:
+                getattr(schema, f"QuantizationParametersAdd{name}")(builder, offset)
+            schema.QuantizationParametersAddQuantizedDimension(builder, q.quantizedDimension)
+            self.packed[key] = schema.QuantizationParametersEnd(builder)
+        return self.packed[key]
+
+
+def pack_model(model: schema.ModelT, size_hint: int) -> bytes:
     model.buffers = [_aligned(b) for b in model.buffers]
+    packed: dict = {}
+    for sg in model.subgraphs:
+        for tensor in sg.tensors:
+            if isinstance(tensor.quantization, _SharedQuantizationT):
+                tensor.quantization = tensor.quantization.quantization
+            if tensor.quantization is not None:
+                tensor.quantization = _SharedQuantizationT(tensor.quantization, packed)
     builder = flatbuffers.Builder(size_hint)
     builder.Finish(model.Pack(builder), file_identifier=TFLITE_FILE_IDENTIFIER)
     packed = bytes(builder.Output())
@@ -212,3 +292,49 @@ def require_aligned_buffers(data: bytes) -> None:
             start = buffer._tab.Vector(buffer._tab.Offset(4))
             if start % BUFFER_ALIGNMENT:
                 raise TFLiteGraphError(f"buffer {i} starts at byte {start}, not {BUFFER_ALIGNMENT}-byte aligned")
+
+
+def convolution_macs(data: bytes) -> int:
+    """Multiply-accumulates the file's convolutions execute per call, zero weights included (what a kernel
+    that skips nothing does): output elements × taps × filter input channels."""
+    model = read_model(data)
+    total = 0
+    for sg in model.subgraphs:
+        for op in sg.operators or []:
+            name = operator_name(model, op.opcodeIndex)
+            if name in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+                out = int(np.prod(sg.tensors[op.outputs[0]].shape))
+                _, height, width, per_output = sg.tensors[op.inputs[1]].shape
+                total += out * int(height) * int(width) * (int(per_output) if name == "CONV_2D" else 1)
+    return total
+
+
+def byte_budget(data: bytes) -> dict[str, int]:
+    """Where a .tflite file's bytes go: constant data by kind, quantization tables (each distinct vector
+    once, as ``pack_model`` writes them), metadata (the contract and the runtime version), and the rest:
+    the flatbuffer structure (tables, vectors of indices, shapes, options, alignment)."""
+    model = read_model(data)
+    weighted = {"CONV_2D", "DEPTHWISE_CONV_2D"}
+    role = {}
+    for sg in model.subgraphs:
+        for op in sg.operators or []:
+            if operator_name(model, op.opcodeIndex) in weighted:
+                role[sg.tensors[op.inputs[1]].buffer], role[sg.tensors[op.inputs[2]].buffer] = "weights", "biases"
+    budget = {"weights": 0, "biases": 0, "other constants": 0, "quantization tables": 0, "metadata": 0}
+    for entry in model.metadata or []:
+        budget["metadata"] += len(model.buffers[entry.buffer].data)
+    metadata_buffers = {entry.buffer for entry in model.metadata or []}
+    for index, buffer in enumerate(model.buffers):
+        if buffer.data is not None and len(buffer.data) and index not in metadata_buffers:
+            budget[role.get(index, "other constants")] += len(buffer.data)
+    vectors = set()
+    for sg in model.subgraphs:
+        for tensor in sg.tensors:
+            q = tensor.quantization
+            for values, dtype in ((None if q is None else q.scale, "<f4"), (None if q is None else q.zeroPoint, "<i8")):
+                if values is not None:
+                    vectors.add((dtype, np.asarray(values, dtype).tobytes()))
+    budget["quantization tables"] = sum(len(raw) + 4 for _, raw in vectors)  # + each vector's length field
+    budget["structure"] = len(data) - sum(budget.values())
+    budget["file"] = len(data)
+    return budget

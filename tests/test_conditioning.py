@@ -65,7 +65,7 @@ def test_one_window_per_call_ignores_a_constant_offset(conditioned_model):
         assert np.max(np.abs(denoise_windows(windows + offset, conditioned_model) - reference)) <= TOLERANCE_MV
 
 
-@pytest.mark.parametrize("name", ["ulde_int8.tflite", "ulde.onnx"])
+@pytest.mark.parametrize("name", ["ulde_int8_host.tflite", "ulde_int8.tflite", "ulde.onnx"])
 def test_the_shipped_models_ignore_offsets_up_to_300_mv(name):
     model = shipped_file(name)
     signal = ecg_like(4 * W, seed=11)

@@ -14,7 +14,7 @@ from ulde.runtime import Model, ModelContract, ModelFileError, StreamingDenoiser
 from ulde.runtime.contract import CONTRACT_KEY, contract_from_json
 from ulde.runtime.signal_spec import WINDOW_SAMPLES
 
-SHIPPED = ("ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx")
+SHIPPED = ("ulde_int8_host.tflite", "ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx")
 
 
 def test_a_contract_survives_json_and_both_file_formats():

@@ -17,6 +17,7 @@ from tests.export_fixtures import exported, untrained_checkpoint  # noqa: F401 (
 from ulde.export import micro, tflite_graph
 from ulde.export.cli import main
 from ulde.export.c_array import array_name, read_c_array, read_constants
+from ulde.export.graph_forms import HEAD_PARTS
 from ulde.export.variants import LOW_LATENCY, TEN_SECOND
 from ulde.model.checkpoint import file_sha256
 from ulde.runtime import Model, read_contract
@@ -25,7 +26,9 @@ from ulde.runtime.signal_spec import NETWORK_LEVELS, SAMPLE_RATE_HZ, WINDOW_SAMP
 
 FORMS = {"10 s": TEN_SECOND, "low-latency": LOW_LATENCY}
 ARTEFACTS = {form.file(name) for form in FORMS.values() for name in
-             ("ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite", "parity.json", "parity.md", "ulde_model.h", "ulde_model.cc")}
+             ("ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite", "ulde_int8_host.tflite", "parity.json", "parity.md",
+              "ulde_model.h", "ulde_model.cc")}
+INT8_FORMS = ("ulde_int8.tflite", "ulde_int8_host.tflite")  # the MCU and host graphs (export/graph_forms.py)
 
 
 def form_section(manifest: dict, form) -> dict:
@@ -88,15 +91,16 @@ def test_onnx_passes_the_full_checker_with_fixed_named_io(exported, form):
     assert not list(exported.out.glob("*.data")), "weights must live inside the .onnx file"
 
 
+@pytest.mark.parametrize("name", INT8_FORMS)
 @pytest.mark.parametrize("form", FORMS.values(), ids=FORMS)
-def test_int8_model_has_no_float_tensor_anywhere(exported, form):
-    data = (exported.out / form.file("ulde_int8.tflite")).read_bytes()
+def test_int8_model_has_no_float_tensor_anywhere(exported, form, name):
+    data = (exported.out / form.file(name)).read_bytes()
     assert tflite_graph.float_operators(data) == []
     model = tflite_graph.read_model(data)
     dtypes = {tflite_graph.tensor_dtype(t) for sg in model.subgraphs for t in sg.tensors}
     assert dtypes <= {"int8", "int32"}, dtypes
     # the same through an interpreter without the XNNPACK delegate (which would hide the real ops)
-    interpreter = Interpreter(model_path=str(exported.out / form.file("ulde_int8.tflite")),
+    interpreter = Interpreter(model_path=str(exported.out / form.file(name)),
                               experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
     interpreter.allocate_tensors()
     assert {d["dtype"] for d in interpreter.get_tensor_details()} <= {np.int8, np.int32}
@@ -104,19 +108,22 @@ def test_int8_model_has_no_float_tensor_anywhere(exported, form):
 
 @pytest.mark.parametrize("form", FORMS.values(), ids=FORMS)
 def test_tflite_models_keep_the_window_layout_and_transpose_only_to_upsample(exported, form):
-    for name in ("ulde_float.tflite", "ulde_int8.tflite"):
+    for name in ("ulde_float.tflite", *INT8_FORMS):
         data = (exported.out / form.file(name)).read_bytes()
         io = tflite_graph.io_tensors(data)
         assert io["input"]["shape"] == io["output"]["shape"] == [1, 1, form.window]
         assert (io["input"]["name"], io["output"]["name"]) == ("noisy_ecg", "noise_estimate")
         operators = tflite_graph.operator_counts(data)
-        # the time interleave of each ShuffleUpsample (and onnx2tf's layout pair around it); nothing else
-        assert operators.get("TRANSPOSE", 0) <= 3 * NETWORK_LEVELS and "TRANSPOSE_CONV" not in operators
+        # the time interleave of each ShuffleUpsample (and onnx2tf's layout pair around it); nothing else.
+        # The int8 forms do each interleave with one RESHAPE (export/graph_forms.py)
+        assert operators.get("TRANSPOSE", 0) <= (0 if name in INT8_FORMS else 3 * NETWORK_LEVELS)
+        assert "TRANSPOSE_CONV" not in operators
         # every activation is fused into its conv or add; the identity adds and the local-extrema module
         # are folded into convs (model/fusion.py), and the residual subtraction is the runtime's
         assert not {"RELU", "RELU6", "MINIMUM", "MAXIMUM", "SUB"} & set(operators), operators
         assert operators["ADD"] == NETWORK_LEVELS  # one skip add per level
-        assert operators["CONCATENATION"] == 1  # the head's input: features, local max, local min
+        # the head's input: features, local max, local min; the MCU graph's per half of time, + the join
+        assert operators["CONCATENATION"] == (HEAD_PARTS + 1 if name == "ulde_int8.tflite" else 1)
         tflite_graph.require_aligned_buffers(data)
 
 
@@ -228,8 +235,11 @@ def test_tflite_route_uses_the_conv2d_twin_without_per_conv_reshapes(exported):
     assert manifest["inference_form"]["local_extrema"].startswith("folded into the head")
     assert manifest["artefacts"]["ulde_int8.tflite"]["contract"]["output_kind"] == "noise_estimate"
     assert "never from this manifest" in manifest["contract_rules"]["where"]
-    operators = tflite_graph.operator_counts((exported.out / "ulde_int8.tflite").read_bytes())
+    operators = tflite_graph.operator_counts((exported.out / "ulde_float.tflite").read_bytes())
     assert operators.get("RESHAPE", 0) <= 2 + 2 * NETWORK_LEVELS  # input, output, and two per ShuffleUpsample
+    forms = manifest["int8_forms"]
+    assert (forms["mcu"]["file"], forms["host"]["file"]) == INT8_FORMS and forms["windows"] > 0
+    assert forms["identical_to_the_converter_graph_on"] == ["LiteRT reference kernels", "LiteRT XNNPACK"]
 
 
 def test_the_shipped_student_passes_the_default_int8_gate_on_the_shipped_sets(tmp_path, monkeypatch):

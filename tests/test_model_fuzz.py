@@ -17,7 +17,7 @@ from tests.model_fuzz import open_all, summary
 from tests.runtime_fixtures import shipped_file
 from ulde.runtime import read_contract
 
-SHIPPED = ("ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx")
+SHIPPED = ("ulde_int8_host.tflite", "ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx")
 SEED = 20261202
 
 

@@ -13,12 +13,13 @@ from tests.runtime_fixtures import ecg_like, shipped_file
 from ulde.runtime import StreamingDenoiser, denoise, denoise_windows, read_contract
 
 
-SHIPPED_FILES = ("ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx", "ulde_int8_low_latency.tflite",
-                 "ulde_float_low_latency.tflite", "ulde_low_latency.onnx")
+SHIPPED_FILES = ("ulde_int8_host.tflite", "ulde_int8.tflite", "ulde_float.tflite", "ulde.onnx",
+                 "ulde_int8_host_low_latency.tflite", "ulde_int8_low_latency.tflite", "ulde_float_low_latency.tflite",
+                 "ulde_low_latency.onnx")
 
 
-def test_the_default_model_is_the_shipped_int8_tflite_and_runs_under_its_own_contract():
-    path = shipped_file("ulde_int8.tflite")
+def test_the_default_model_is_the_shipped_int8_host_graph_and_runs_under_its_own_contract():
+    path = shipped_file("ulde_int8_host.tflite")
     manifest = json.loads((path.parent / "manifest.json").read_text())  # the export report, never read to run
     d = StreamingDenoiser()
     assert d.model_path == path and d.backend == "litert"
@@ -30,7 +31,7 @@ def test_the_default_model_is_the_shipped_int8_tflite_and_runs_under_its_own_con
 
 
 def test_low_latency_runs_the_shipped_low_latency_model_within_three_quarters_of_a_second():
-    path = shipped_file("ulde_int8_low_latency.tflite")
+    path = shipped_file("ulde_int8_host_low_latency.tflite")
     d = StreamingDenoiser(low_latency=True)
     assert d.model_path == path and d.contract.low_latency and d.contract.input_conditioning == "mean-peak"
     assert d.latency_seconds <= 0.75 and d.latency_samples == d.contract.latency_samples
@@ -48,11 +49,12 @@ def test_shipped_models_stream_exactly_like_offline(name):
     assert np.array_equal(streamed, denoise(signal, path))
 
 
+@pytest.mark.parametrize("int8_form", ["ulde_int8_host", "ulde_int8"])
 @pytest.mark.parametrize("suffix", ["", "_low_latency"])
-def test_int8_tflite_and_float_onnx_agree(suffix):
+def test_int8_tflite_and_float_onnx_agree(suffix, int8_form):
     """Two routes, one network: the shipped int8 output at least 25 dB SNR against the float ONNX
     output on a minute of synthetic ECG (the benchmarks' int8-vs-float gate on real windows)."""
-    int8, onnx = shipped_file(f"ulde_int8{suffix}.tflite"), shipped_file(f"ulde{suffix}.onnx")
+    int8, onnx = shipped_file(f"{int8_form}{suffix}.tflite"), shipped_file(f"ulde{suffix}.onnx")
     signal = ecg_like(60 * 360, seed=12)
     a, b = denoise(signal, int8), denoise(signal, onnx)
     snr = 10 * np.log10(np.sum(b.astype(np.float64) ** 2) / np.sum((a - b).astype(np.float64) ** 2))
@@ -72,7 +74,7 @@ def readme_quick_start() -> str:
 
 
 def test_the_readme_quick_start_runs_as_written():
-    shipped_file("ulde_int8.tflite")
+    shipped_file("ulde_int8_host.tflite")
     namespace: dict = {}
     exec(readme_quick_start(), namespace)
     assert len(namespace["clean"]) == len(namespace["ecg"]) and namespace["clean"].dtype == np.float32
@@ -83,7 +85,7 @@ def test_the_readme_quick_start_runs_as_written():
 
 def test_denoise_windows_is_one_normalized_call_per_window(rng):
     """denoise_windows on the shipped int8 model equals streaming each window with a rect hop of T."""
-    model = shipped_file("ulde_int8.tflite")
+    model = shipped_file("ulde_int8_host.tflite")
     windows = rng.normal(0, 0.4, (3, 3600)).astype(np.float32)
     one_call = denoise_windows(windows, model)
     stream = StreamingDenoiser(model, hop=3600, taper="rect")

@@ -1,0 +1,412 @@
+"""The two forms of the int8 model one export writes, each a rewrite of the converter's graph that
+computes exactly its integers: the MCU graph (TFLite Micro, the C array) and the host graph (XNNPACK).
+
+Every rewrite is exact in integer arithmetic: a zero weight adds zero to the int32 accumulator, a
+permutation of channels or of samples moves values without changing them, and an operator run on a
+slice of its input with enough context gives the same values there.
+
+Both forms:
+- **one RESHAPE per upsampling**: the 1×1 conv before each pixel shuffle writes its output channels in
+  the order a single RESHAPE needs, so TRANSPOSE, RESHAPE, TRANSPOSE, RESHAPE, TRANSPOSE become RESHAPE.
+
+The MCU graph (reference kernels gain from few MACs and few tensors; the arena is what limits it):
+- **the head in halves of time**: the local extrema, their CONCATENATION and the head conv run on each
+  half of the window (plus the few samples of context they reach), and the halves' outputs are joined.
+  The CONCATENATION, whose three inputs and output are live at once, was the arena's peak.
+
+The host graph (XNNPACK's int8 convolution pads each group's input and output channels to its vector
+width, so grouped convolutions of 1–4 channels per group leave most of its lanes idle):
+- **dense convolutions**: every grouped CONV_2D and the DEPTHWISE_CONV_2D become dense CONV_2Ds whose
+  filters hold the group's weights and zeros elsewhere. Per-output-channel scales are unchanged.
+- **sample pairs at full resolution**: a (T, C) tensor is, in memory, a (T/2, 2C) tensor of sample
+  pairs (channel p·C + c holds sample 2l + p). The full-resolution convolutions run on the pairs: twice
+  the channels at half the length, which XNNPACK's vector width suits. A stride-1 conv of k taps
+  becomes one of 2⌈(k−1)/4⌉ + 1 taps over pairs; PAD + the stride-2 downsampling conv becomes one
+  conv over pairs (no PAD); the upsampling's RESHAPE to full resolution disappears (its input is already
+  the pairs). Operators without a pair form (the local extrema's MAX_POOL_2D and MUL, the head's
+  CONCATENATION) read the full-resolution tensor through one RESHAPE, and the head conv reads their
+  concatenation as pairs through another (its output, two channels instead of one, is the model's
+  output in memory order).
+
+The exporter checks both forms against the converter's graph on LiteRT's reference kernels, the host
+graph against the MCU graph on XNNPACK too, and the MCU graph in TFLite Micro (export/pipeline.py);
+`tests/test_graph_forms.py` checks the shipped files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ai_edge_litert import schema_py_generated as schema
+
+from ulde.export.tflite_graph import TFLiteGraphError, drop_unused, operator_name, pack_model, read_model
+
+PIXEL_SHUFFLE = ("TRANSPOSE", "RESHAPE", "TRANSPOSE", "RESHAPE", "TRANSPOSE")
+"""The converter's form of a factor-2 upsampling (channels c·2 + r to samples 2l + r), after a 1×1 conv."""
+
+
+HEAD_PARTS = 2
+"""Time slices the MCU graph's head runs in: halves take its peak below the next one (docs/model.md)."""
+
+
+def mcu_graph(data: bytes) -> bytes:
+    """The MCU form of the converter's int8 model ``data``, unsealed: the caller embeds the contract."""
+    model = read_model(data)
+    graph = model.subgraphs[0]
+    graph.operators = _single_reshape_upsampling(model, graph)
+    graph.operators = _head_in_parts(model, graph, HEAD_PARTS)
+    drop_unused(model)
+    return pack_model(model, len(data))
+
+
+def host_graph(data: bytes) -> bytes:
+    """The host form of the converter's int8 model ``data``, unsealed: the caller embeds the contract."""
+    model = read_model(data)
+    graph = model.subgraphs[0]
+    for op in graph.operators:
+        _densify(model, graph, op)
+    graph.operators = _single_reshape_upsampling(model, graph)
+    graph.operators = _sample_pairs(model, graph)
+    drop_unused(model)
+    return pack_model(model, len(data))
+
+
+def _constant(model: schema.ModelT, tensor: schema.TensorT, dtype) -> np.ndarray:
+    return np.frombuffer(bytes(bytearray(model.buffers[tensor.buffer].data)), dtype).reshape(tensor.shape)
+
+
+def _set_constant(model: schema.ModelT, tensor: schema.TensorT, values: np.ndarray) -> None:
+    """Give ``tensor`` the constant ``values`` in a buffer of its own (the converter shares the buffer of
+    equal constants, which a rewrite of one tensor must not change for the others)."""
+    buffer = schema.BufferT()
+    buffer.data = list(np.ascontiguousarray(values).view(np.uint8).ravel())
+    model.buffers.append(buffer)
+    tensor.buffer, tensor.shape = len(model.buffers) - 1, list(values.shape)
+
+
+def _densify(model: schema.ModelT, graph: schema.SubGraphT, op: schema.OperatorT) -> None:
+    """Rewrite a grouped CONV_2D or a DEPTHWISE_CONV_2D in place as a dense CONV_2D (others untouched)."""
+    name = operator_name(model, op.opcodeIndex)
+    if name not in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        return
+    channels = graph.tensors[op.inputs[0]].shape[3]
+    weights = graph.tensors[op.inputs[1]]
+    filters = _constant(model, weights, np.int8)
+    if name == "CONV_2D":
+        outputs, height, width, per_group = filters.shape
+        if per_group == channels:
+            return
+        outputs_per_group = outputs // (channels // per_group)
+        dense = np.zeros((outputs, height, width, channels), np.int8)
+        for out in range(outputs):
+            start = out // outputs_per_group * per_group
+            dense[out, :, :, start : start + per_group] = filters[out]
+    else:  # filter (1, H, W, C·multiplier); output channel k reads input channel k // multiplier
+        _, height, width, outputs = filters.shape
+        multiplier = outputs // channels
+        dense = np.zeros((outputs, height, width, channels), np.int8)
+        for out in range(outputs):
+            dense[out, :, :, out // multiplier] = filters[0, :, :, out]
+        depthwise = op.builtinOptions
+        options = schema.Conv2DOptionsT()
+        for field in ("padding", "strideW", "strideH", "fusedActivationFunction", "dilationWFactor", "dilationHFactor"):
+            setattr(options, field, getattr(depthwise, field))
+        op.opcodeIndex = _opcode(model, schema.BuiltinOperator.CONV_2D)
+        op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.Conv2DOptions, options
+        weights.quantization.quantizedDimension = 0  # per output channel: the last axis before, the first now
+    _set_constant(model, weights, dense)
+
+
+def _single_reshape_upsampling(model: schema.ModelT, graph: schema.SubGraphT) -> list[schema.OperatorT]:
+    """The operator list with each 1×1 conv + PIXEL_SHUFFLE chain as the conv (channels reordered) + one RESHAPE."""
+    operators, names = graph.operators, [operator_name(model, op.opcodeIndex) for op in graph.operators]
+    kept, k = [], 0
+    while k < len(operators):
+        if tuple(names[k : k + len(PIXEL_SHUFFLE)]) != PIXEL_SHUFFLE or k == 0 or names[k - 1] != "CONV_2D":
+            kept.append(operators[k])
+            k += 1
+            continue
+        conv, last = operators[k - 1], operators[k + len(PIXEL_SHUFFLE) - 1]
+        source, target = graph.tensors[conv.outputs[0]], graph.tensors[last.outputs[0]]
+        if not _same_quantization(source, target) or target.shape[2] != 2 * source.shape[2]:
+            raise TFLiteGraphError("an upsampling chain whose output is not its input's samples interleaved")
+        half = source.shape[3] // 2
+        order = np.array([2 * c + r for r in range(2) for c in range(half)])  # new channel r·half + c was 2c + r
+        for tensor, dtype in ((graph.tensors[conv.inputs[1]], np.int8), (graph.tensors[conv.inputs[2]], np.int32)):
+            _set_constant(model, tensor, _constant(model, tensor, dtype)[order])
+            tensor.quantization.scale = [tensor.quantization.scale[i] for i in order]
+            tensor.quantization.zeroPoint = [tensor.quantization.zeroPoint[i] for i in order]
+        kept.append(_reshape(model, graph, conv.outputs[0], last.outputs[0]))
+        k += len(PIXEL_SHUFFLE)
+    return kept
+
+
+def _sample_pairs(model: schema.ModelT, graph: schema.SubGraphT) -> list[schema.OperatorT]:
+    """The operator list with the full-resolution level run on sample pairs (module docstring)."""
+    length = graph.tensors[graph.inputs[0]].shape[-1]
+    if length % 2:
+        raise TFLiteGraphError(f"sample pairs need an even window, not {length}")
+
+    def full_resolution(index: int) -> bool:
+        shape = graph.tensors[index].shape
+        return len(shape) == 4 and shape[2] == length
+
+    pairs: dict[int, int] = {}  # full-resolution tensor -> the tensor holding its sample pairs
+    unpaired: dict[int, int] = {}  # a paired tensor's full-resolution twin -> the RESHAPE that makes it
+    kept: list[schema.OperatorT] = []
+    operators = graph.operators
+    k = 0
+    while k < len(operators):
+        op = operators[k]
+        name = operator_name(model, op.opcodeIndex)
+        source = op.inputs[0] if len(op.inputs) else -1
+        if name == "RESHAPE" and op.inputs[0] in graph.inputs and full_resolution(op.outputs[0]):
+            _pair_shape(graph, op.outputs[0])  # the graph input, read as pairs
+            _set_new_shape(model, graph, op)
+            pairs[op.outputs[0]] = op.outputs[0]
+        elif name == "RESHAPE" and full_resolution(op.outputs[0]) and graph.tensors[source].shape[2] * 2 == length:
+            pairs[op.outputs[0]] = source  # the upsampling's output: its input already holds the pairs
+            k += 1
+            continue
+        elif name == "RESHAPE" and source in pairs:  # same memory either way: read the pairs
+            op.inputs = [pairs[source], *op.inputs[1:]]
+        elif name == "CONV_2D" and (source in pairs or full_resolution(source)) and op.builtinOptions.strideW == 1:
+            if source not in pairs:  # a full-resolution tensor from an operator without a pair form
+                pairs[source] = _paired_view(model, graph, kept, source)
+            _pair_convolution(model, graph, op, pairs[source], before=None)
+            pairs[op.outputs[0]] = op.outputs[0]
+        elif (name == "PAD" and source in pairs and k + 1 < len(operators)
+              and operator_name(model, operators[k + 1].opcodeIndex) == "CONV_2D"
+              and operators[k + 1].inputs[0] == op.outputs[0] and operators[k + 1].builtinOptions.strideW == 2):
+            conv = operators[k + 1]
+            _pair_convolution(model, graph, conv, pairs[source], before=_padding_before(model, graph, op))
+            kept.append(conv)
+            k += 2
+            continue
+        elif name == "ADD" and all(i in pairs for i in op.inputs):
+            op.inputs = [pairs[i] for i in op.inputs]
+            _pair_shape(graph, op.outputs[0])
+            pairs[op.outputs[0]] = op.outputs[0]
+        else:
+            op.inputs = [_unpair(model, graph, kept, pairs, unpaired, i) if i in pairs else i for i in op.inputs]
+        kept.append(op)
+        k += 1
+    return kept
+
+
+def _paired_view(model, graph, kept, index: int) -> int:
+    """A new tensor holding full-resolution tensor ``index`` as sample pairs, made by one RESHAPE."""
+    original = graph.tensors[index]
+    view = schema.TensorT()
+    view.shape, view.type, view.buffer, view.quantization = list(original.shape), original.type, 0, original.quantization
+    graph.tensors.append(view)
+    paired = len(graph.tensors) - 1
+    _pair_shape(graph, paired)
+    kept.append(_reshape(model, graph, index, paired))
+    return paired
+
+
+def _pair_shape(graph: schema.SubGraphT, index: int) -> None:
+    """Give tensor ``index`` its sample-pair shape (1, 1, T/2, 2C)."""
+    shape = graph.tensors[index].shape
+    graph.tensors[index].shape = [shape[0], shape[1], shape[2] // 2, shape[3] * 2]
+
+
+def _unpair(model, graph, kept, pairs, unpaired, index: int) -> int:
+    """The full-resolution tensor ``index`` for an operator without a pair form: a RESHAPE of its pairs
+    (one per tensor), written into ``index`` itself, which keeps its full-resolution shape."""
+    if pairs[index] == index:  # the tensor itself was turned into pairs: give the pairs a tensor of their own
+        twin = schema.TensorT()
+        original = graph.tensors[index]
+        twin.shape, twin.type, twin.buffer, twin.quantization = list(original.shape), original.type, 0, original.quantization
+        original.shape = [original.shape[0], original.shape[1], original.shape[2] * 2, original.shape[3] // 2]
+        graph.tensors.append(twin)
+        paired = len(graph.tensors) - 1
+        _rename_output(kept, index, paired)
+        pairs[index] = paired
+    if index not in unpaired:
+        kept.append(_reshape(model, graph, pairs[index], index))
+        unpaired[index] = len(kept) - 1
+    return index
+
+
+def _rename_output(kept: list[schema.OperatorT], old: int, new: int) -> None:
+    """Every kept operator that wrote or read tensor ``old`` (a paired tensor) now uses ``new``."""
+    for op in kept:
+        op.outputs = [new if i == old else i for i in op.outputs]
+        op.inputs = [new if i == old else i for i in op.inputs]
+
+
+def _set_new_shape(model: schema.ModelT, graph: schema.SubGraphT, op: schema.OperatorT) -> None:
+    """A RESHAPE whose output tensor's shape changed: its shape constant and options follow."""
+    shape = np.asarray(graph.tensors[op.outputs[0]].shape, np.int32)
+    constant = graph.tensors[op.inputs[1]]
+    model.buffers[constant.buffer].data = list(shape.view(np.uint8))
+    constant.shape = [len(shape)]
+    if op.builtinOptions is not None:
+        op.builtinOptions.newShape = [int(d) for d in shape]
+
+
+def _padding_before(model: schema.ModelT, graph: schema.SubGraphT, pad: schema.OperatorT) -> int:
+    """Samples a PAD adds before the time axis (it must pad nothing else)."""
+    paddings = _constant(model, graph.tensors[pad.inputs[1]], np.int32)
+    if paddings.shape != (4, 2) or paddings[[0, 1, 3]].any():
+        raise TFLiteGraphError(f"a PAD of the time axis only was expected, got paddings {paddings.tolist()}")
+    return int(paddings[2, 0])
+
+
+def _pair_convolution(model: schema.ModelT, graph: schema.SubGraphT, op: schema.OperatorT, paired_input: int,
+                      before: int | None) -> None:
+    """Rewrite a dense CONV_2D of a full-resolution input to run on its sample pairs.
+
+    ``before`` None: a stride-1 SAME conv; its output becomes pairs too (output channel q·O + o is
+    sample 2l + q of channel o). Else: a VALID stride-2 conv of an input padded by ``before`` samples;
+    it becomes a stride-1 SAME conv over pairs with the same half-resolution output.
+    """
+    options = op.builtinOptions
+    if options.strideH != 1 or options.dilationWFactor != 1 or options.dilationHFactor != 1:
+        raise TFLiteGraphError("sample pairs need an undilated convolution along time")
+    weights, bias = graph.tensors[op.inputs[1]], graph.tensors[op.inputs[2]]
+    filters = _constant(model, weights, np.int8)  # (O, 1, k, C)
+    outputs, _, taps, channels = filters.shape
+    if before is None:
+        if options.padding != schema.Padding.SAME or taps % 2 == 0:
+            raise TFLiteGraphError("a stride-1 full-resolution conv must be SAME with an odd kernel")
+        phases, offsets = 2, [q + t - taps // 2 for q in range(2) for t in range(taps)]
+    else:
+        if options.padding != schema.Padding.VALID:
+            raise TFLiteGraphError("the stride-2 conv after a PAD must be VALID")
+        phases, offsets = 1, [t - before for t in range(taps)]
+    reach = max(abs(offset // 2) for offset in offsets)  # pair taps each side
+    paired = np.zeros((phases * outputs, 1, 2 * reach + 1, 2 * channels), np.int8)
+    for q in range(phases):
+        for t in range(taps):
+            offset = q + t - taps // 2 if before is None else t - before
+            j, p = divmod(offset, 2)
+            paired[q * outputs : (q + 1) * outputs, 0, j + reach, p * channels : (p + 1) * channels] = filters[:, 0, t, :]
+    _set_constant(model, weights, paired)
+    if phases == 2:
+        _set_constant(model, bias, np.tile(_constant(model, bias, np.int32), 2))
+        for tensor in (weights, bias):
+            tensor.quantization.scale = list(tensor.quantization.scale) * 2
+            tensor.quantization.zeroPoint = list(tensor.quantization.zeroPoint) * 2
+        _pair_shape(graph, op.outputs[0])
+    options.padding, options.strideW = schema.Padding.SAME, 1
+    op.inputs = [paired_input, *op.inputs[1:]]
+
+
+def _head_in_parts(model: schema.ModelT, graph: schema.SubGraphT, parts: int) -> list[schema.OperatorT]:
+    """The operator list with the head (the CONCATENATION of the local extrema, the conv after it and the
+    chains of MAX_POOL_2D / MUL that feed it from one tensor) run on ``parts`` slices of time, joined."""
+    operators, names = graph.operators, [operator_name(model, op.opcodeIndex) for op in graph.operators]
+    if names.count("CONCATENATION") != 1:
+        raise TFLiteGraphError("the head's CONCATENATION was expected once")
+    concat = operators[names.index("CONCATENATION")]
+    head = next(op for op in operators if len(op.inputs) and op.inputs[0] == concat.outputs[0])
+    producer = {out: op for op in operators for out in op.outputs}
+    region, reach, sources = [concat, head], [], set()
+    for index in concat.inputs:  # walk each input back to the common source through unary operators
+        steps = 0
+        while index in producer and operator_name(model, producer[index].opcodeIndex) in ("MAX_POOL_2D", "MUL"):
+            op = producer[index]
+            if operator_name(model, op.opcodeIndex) == "MAX_POOL_2D":
+                options = op.builtinOptions
+                if options.strideW != 1 or options.padding != schema.Padding.SAME:
+                    raise TFLiteGraphError("the local extrema's MAX_POOL_2D must be stride-1 SAME")
+                steps += options.filterWidth // 2
+            region.append(op)
+            index = op.inputs[0]
+        sources.add(index)
+        reach.append(steps)
+    if len(sources) != 1 or operator_name(model, head.opcodeIndex) != "CONV_2D":
+        raise TFLiteGraphError("the head's CONCATENATION must join chains from one tensor, into a CONV_2D")
+    (source,) = sources
+    filters = graph.tensors[head.inputs[1]].shape
+    context = max(reach) + filters[2] // 2
+    length = graph.tensors[source].shape[2]
+    region_ops = [op for op in operators if any(op is r for r in region)]
+    position = next(k for k, op in enumerate(operators) if any(op is r for r in region))
+    joined, pieces = [], []
+    for part in range(parts):
+        start, stop = part * length // parts, (part + 1) * length // parts
+        low, high = max(0, start - context), min(length, stop + context)
+        renamed = {source: _slice(model, graph, joined, source, low, high)}
+        for op in region_ops:
+            clone = schema.OperatorT()
+            clone.opcodeIndex, clone.builtinOptionsType, clone.builtinOptions = op.opcodeIndex, op.builtinOptionsType, op.builtinOptions
+            clone.inputs = [renamed.get(i, i) for i in op.inputs]
+            clone.outputs = [_part_tensor(graph, out, high - low) for out in op.outputs]
+            renamed.update(zip(op.outputs, clone.outputs))
+            joined.append(clone)
+        pieces.append(_slice(model, graph, joined, renamed[head.outputs[0]], start - low, stop - low))
+    join = schema.OperatorT()
+    options = schema.ConcatenationOptionsT()
+    options.axis = 2
+    join.opcodeIndex, join.inputs, join.outputs = concat.opcodeIndex, pieces, list(head.outputs)
+    join.builtinOptionsType, join.builtinOptions = schema.BuiltinOptions.ConcatenationOptions, options
+    rest = [op for op in operators if not any(op is r for r in region)]
+    return rest[:position] + joined + [join] + rest[position:]
+
+
+def _part_tensor(graph: schema.SubGraphT, like: int, length: int) -> int:
+    """A new activation tensor like tensor ``like`` (type, quantization), ``length`` samples long."""
+    original = graph.tensors[like]
+    tensor = schema.TensorT()
+    tensor.shape = [*original.shape[:2], length, *original.shape[3:]]
+    tensor.type, tensor.buffer, tensor.quantization = original.type, 0, original.quantization
+    graph.tensors.append(tensor)
+    return len(graph.tensors) - 1
+
+
+def _slice(model: schema.ModelT, graph: schema.SubGraphT, ops: list, source: int, start: int, stop: int) -> int:
+    """Append a STRIDED_SLICE of samples [start, stop) of ``source`` to ``ops``; return its output tensor."""
+    shape = graph.tensors[source].shape
+    if start == 0 and stop == shape[2]:
+        return source
+    constants = [_int32_constant(model, graph, values) for values in
+                 ([0, 0, start, 0], [shape[0], shape[1], stop, shape[3]], [1, 1, 1, 1])]
+    output = _part_tensor(graph, source, stop - start)
+    op = schema.OperatorT()
+    op.opcodeIndex = _opcode(model, schema.BuiltinOperator.STRIDED_SLICE, version=2)  # version 2: int8
+    op.inputs, op.outputs = [source, *constants], [output]
+    op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.StridedSliceOptions, schema.StridedSliceOptionsT()
+    ops.append(op)
+    return output
+
+
+def _int32_constant(model: schema.ModelT, graph: schema.SubGraphT, values) -> int:
+    array = np.asarray(values, np.int32)
+    buffer = schema.BufferT()
+    buffer.data = list(array.view(np.uint8))
+    model.buffers.append(buffer)
+    constant = schema.TensorT()
+    constant.shape, constant.type, constant.buffer = [len(array)], schema.TensorType.INT32, len(model.buffers) - 1
+    graph.tensors.append(constant)
+    return len(graph.tensors) - 1
+
+
+def _same_quantization(a: schema.TensorT, b: schema.TensorT) -> bool:
+    qa, qb = a.quantization, b.quantization
+    return list(qa.scale) == list(qb.scale) and list(qa.zeroPoint) == list(qb.zeroPoint)
+
+
+def _reshape(model: schema.ModelT, graph: schema.SubGraphT, source: int, target: int) -> schema.OperatorT:
+    """A RESHAPE of tensor ``source`` into tensor ``target``'s shape."""
+    shape = [int(d) for d in graph.tensors[target].shape]
+    options = schema.ReshapeOptionsT()
+    options.newShape = shape
+    op = schema.OperatorT()
+    op.opcodeIndex = _opcode(model, schema.BuiltinOperator.RESHAPE)
+    op.inputs, op.outputs = [source, _int32_constant(model, graph, shape)], [target]
+    op.builtinOptionsType, op.builtinOptions = schema.BuiltinOptions.ReshapeOptions, options
+    return op
+
+
+def _opcode(model: schema.ModelT, builtin: int, version: int = 1) -> int:
+    """The index of ``builtin``'s operator code, added (at ``version``) if the model has none."""
+    for index, code in enumerate(model.operatorCodes):
+        if max(code.builtinCode, code.deprecatedBuiltinCode) == builtin:
+            return index
+    code = schema.OperatorCodeT()
+    code.builtinCode, code.deprecatedBuiltinCode, code.version = builtin, min(builtin, 127), version
+    model.operatorCodes.append(code)
+    return len(model.operatorCodes) - 1
