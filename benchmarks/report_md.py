@@ -45,6 +45,10 @@ def _latency(doc: dict) -> list[str]:
                 f"(target {g['host_over_float_target']:.1f}x for {g['target_applies_to']}: "
                 f"{'met' if g['host_over_float_target_met'] else 'not met'}); MCU graph / float: {g['mcu_over_float']:.3f}x",
                 f"- convolution MACs executed per window: host graph {macs['tflite_int8']:,}, MCU graph {macs['tflite_int8_mcu']:,}", ""]
+    if "multi_lead" in doc:
+        m = doc["multi_lead"]
+        out += ["## Twelve leads per interpreter call (one thread)", "", m["method"], ""] + _timing_table(m, "ms")
+        out += ["", f"One call of 12 leads / 12 calls of one lead: {m['one_call_over_per_lead_calls']:.3f}x (CPU time).", ""]
     if "latency_minute" in doc:
         m = doc["latency_minute"]
         out += ["## Latency per streamed minute (one thread)", "", m["method"], ""] + _timing_table(m, "ms")

@@ -8,6 +8,8 @@ slice of its input with enough context gives the same values there.
 Both forms:
 - **one RESHAPE per upsampling**: the 1×1 conv before each pixel shuffle writes its output channels in
   the order a single RESHAPE needs, so TRANSPOSE, RESHAPE, TRANSPOSE, RESHAPE, TRANSPOSE become RESHAPE.
+- **any batch**: every RESHAPE's batch dimension is −1 and every STRIDED_SLICE takes the whole batch,
+  so an interpreter resized to L windows runs L leads in one call (the converter writes a batch of 1).
 
 The MCU graph (reference kernels gain from few MACs and few tensors; the arena is what limits it):
 - **the head in halves of time**: the local extrema, their CONCATENATION and the head conv run on each
@@ -54,6 +56,7 @@ def mcu_graph(data: bytes) -> bytes:
     graph = model.subgraphs[0]
     graph.operators = _single_reshape_upsampling(model, graph)
     graph.operators = _head_in_parts(model, graph, HEAD_PARTS)
+    _any_batch(model, graph)
     drop_unused(model)
     return pack_model(model, len(data))
 
@@ -66,6 +69,7 @@ def host_graph(data: bytes) -> bytes:
         _densify(model, graph, op)
     graph.operators = _single_reshape_upsampling(model, graph)
     graph.operators = _sample_pairs(model, graph)
+    _any_batch(model, graph)
     drop_unused(model)
     return pack_model(model, len(data))
 
@@ -292,6 +296,22 @@ def _pair_convolution(model: schema.ModelT, graph: schema.SubGraphT, op: schema.
         _pair_shape(graph, op.outputs[0])
     options.padding, options.strideW = schema.Padding.SAME, 1
     op.inputs = [paired_input, *op.inputs[1:]]
+
+
+def _any_batch(model: schema.ModelT, graph: schema.SubGraphT) -> None:
+    """Make every RESHAPE and STRIDED_SLICE independent of the batch size (module docstring)."""
+    for op in graph.operators:
+        name = operator_name(model, op.opcodeIndex)
+        if name == "RESHAPE":
+            shape = [int(d) for d in _constant(model, graph.tensors[op.inputs[1]], np.int32)]
+            if shape[0] != 1:
+                raise TFLiteGraphError(f"a RESHAPE to {shape} does not keep the batch first")
+            shape[0] = -1
+            op.inputs = [op.inputs[0], _int32_constant(model, graph, shape)]
+            if op.builtinOptions is not None:
+                op.builtinOptions.newShape = shape
+        elif name == "STRIDED_SLICE":
+            op.builtinOptions.beginMask = op.builtinOptions.endMask = 0b1011  # all of batch, height, channels
 
 
 def _head_in_parts(model: schema.ModelT, graph: schema.SubGraphT, parts: int) -> list[schema.OperatorT]:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 from ulde.runtime.contract import DIGEST_PREFIX, ModelContract, contract_from_json, digest_span, file_digest
@@ -43,7 +42,7 @@ class ModelFile:
 
 def shipped_model(name: str = DEFAULT_MODEL) -> Path:
     """Path of a model shipped in ``ulde.runtime``'s package data (it may not exist)."""
-    return Path(str(resources.files("ulde.runtime") / SHIPPED_FOLDER / name))
+    return Path(__file__).resolve().parent / SHIPPED_FOLDER / name  # package data beside this module
 
 
 def resolve_model(model: str | os.PathLike | None) -> Path:

@@ -10,7 +10,6 @@ parameters: such a file is first loaded and run once on zeros in a child process
 from __future__ import annotations
 
 import signal
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,6 +20,8 @@ PROBE_TIMEOUT_S = 120.0
 
 def probe(path: Path, file_format: str) -> None:
     """Raise ModelFileError if loading and running ``path`` once kills (or hangs) a child interpreter."""
+    import subprocess  # here, not at import: only files without a contract digest are probed
+
     command = [sys.executable, "-m", "ulde.runtime.probe", file_format, str(path)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=PROBE_TIMEOUT_S)

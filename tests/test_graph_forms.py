@@ -98,3 +98,13 @@ def test_the_export_refuses_a_form_whose_integers_differ(tmp_path):
     with pytest.raises(tflite_graph.TFLiteGraphError, match="ulde_int8_host.tflite differs from the converter's int8 graph"):
         check_int8_forms(mcu, mcu, tampered, (windows, None))
     assert check_int8_forms(mcu, mcu, shipped_file(DEFAULT_MODEL), (windows, None))["windows"] == 2
+
+
+@pytest.mark.parametrize("name", [name for pair in PAIRS for name in pair])
+def test_shipped_int8_forms_run_twelve_leads_in_one_exact_call(name):
+    """Every RESHAPE takes any batch and every STRIDED_SLICE the whole batch: 12 leads, one call."""
+    model = Model(shipped_file(name))
+    frames = int8_inputs(model, count=6).reshape(1, 12, -1)  # one window of 12 leads: 6 of ECG, 6 random
+    one_call = model.invoke(frames)
+    assert model.batched(12) is True
+    np.testing.assert_array_equal(one_call, np.concatenate([model.invoke(frames[:, k : k + 1]) for k in range(12)], axis=1))
