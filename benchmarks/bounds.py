@@ -35,8 +35,11 @@ LOW_LATENCY_ARENA_MAX_BYTES = 48 * 1024
 """Its TFLite Micro tensor arena, issue 15."""
 MCU_INT8_FILE_MAX_BYTES = 24 * 1024
 """The MCU graph's file (weights, quantization tables, structure, contract), issue 16."""
-PEAK_RSS_MAX_MIB = 64.0
-"""Peak resident memory of a fresh process that imports the runtime and streams 1 h (MiB = 2**20 bytes)."""
+PEAK_RSS_MAX_MIB = 56.0
+"""Peak resident memory of a fresh process that imports the runtime and streams 1 h (MiB = 2**20 bytes),
+in the benchmarks' environment (the dev install: numpy 1.26 and LiteRT 2.1, whose numpy loads OpenSSL).
+On the bare install (numpy 2, LiteRT 2.3) issue 16 asks for <= 45 MiB: docs/runtime.md gives the figure
+and the command; no gate here runs in that environment."""
 RSS_GROWTH_MAX = 0.02
 """Relative growth of that process's peak RSS from minute 10 to minute 60 of the stream."""
 ARCHIVE_SPEEDUP_MIN = 1.7

@@ -16,12 +16,19 @@ mismatch, found before any native interpreter reads the file.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from dataclasses import asdict, dataclass, field, replace
 
 from ulde.runtime.errors import ModelFileError
+
+try:  # CPython's own SHA-256: hashlib's would load OpenSSL's libcrypto, 3.5 MiB of resident memory
+    from _sha256 import sha256  # Python 3.11
+except ImportError:
+    try:
+        from _sha2 import sha256  # Python 3.12 and later
+    except ImportError:
+        from hashlib import sha256
 from ulde.runtime.framing import FRAMINGS, OVERLAP_ADD, OVERLAP_SAVE, framing_latency
 from ulde.runtime.normalization import NORMALIZATION_MODES, NORMALIZATION_RULES, PEAK_FLOOR_MV
 
@@ -200,7 +207,7 @@ def digest_span(data: bytes, contract_start: int, contract_end: int) -> tuple[in
 def file_digest(data: bytes, span: tuple[int, int]) -> str:
     """The digest of a file whose digest digits lie at ``span`` (see the module docstring)."""
     start, end = span
-    hasher = hashlib.sha256()
+    hasher = sha256()
     hasher.update(memoryview(data)[:start])
     hasher.update(b"0" * (end - start))
     hasher.update(memoryview(data)[end:])

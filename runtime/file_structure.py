@@ -2,7 +2,7 @@
 
 LiteRT's Python ``Interpreter`` does not run the flatbuffer verifier and onnxruntime trusts the
 protobuf it parses: a corrupt file can crash the process inside either. These checks read the file
-with bounds-checked Python code only (LiteRT's generated flatbuffer schema reads through ``struct``,
+with bounds-checked Python code only (runtime/tflite_reader.py reads through ``struct``,
 which raises on a bad offset instead of reading outside the buffer), and raise ``ModelFileError``
 naming the first problem. Each returns where the embedded contract's JSON lies in the file, if it has
 one (runtime/contract.py), so that its digest can be checked over the very bytes that will be run.
@@ -22,8 +22,8 @@ import math
 import struct
 
 from ulde.runtime.contract import CONTRACT_KEY
-from ulde.runtime.errors import BackendMissingError, ModelFileError
-from ulde.runtime.interpreters import LITERT_HINT
+from ulde.runtime import tflite_reader
+from ulde.runtime.errors import ModelFileError
 
 TFLITE_IDENTIFIER = b"TFL3"
 MAX_TENSOR_RANK = 8
@@ -51,19 +51,14 @@ def check_tflite(data: bytes) -> tuple[int, int] | None:
 
 class _TFLiteCheck:
     def __init__(self, data: bytes):
-        try:
-            from ai_edge_litert import schema_py_generated as schema  # pure Python (flatbuffers); no interpreter
-        except ImportError as exc:
-            raise BackendMissingError(f"reading a .tflite model needs LiteRT: {LITERT_HINT}") from exc
-
-        self.data, self.schema = data, schema
+        self.data = data
         if not is_tflite(data):
             raise ModelFileError("not a TFLite flatbuffer (no 'TFL3' identifier at byte 4)")
         root = struct.unpack_from("<I", data, 0)[0]
         if not 8 <= root < len(data):
             raise ModelFileError(f"TFLite root table offset {root} lies outside the {len(data)}-byte file")
-        self.model = schema.Model.GetRootAs(data, 0)
-        self.largest_builtin = max(v for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_"))
+        self.model = tflite_reader.Model.root(data)
+        self.largest_builtin = tflite_reader.LARGEST_BUILTIN_OPERATOR
 
     def fail(self, message: str):
         raise ModelFileError(f"TFLite structure: {message}")
@@ -100,7 +95,7 @@ class _TFLiteCheck:
     def _buffer_bytes(self, buffer, i: int) -> int:
         size = self.length(buffer.DataLength(), 1, f"buffer {i}")
         if size:
-            start = buffer._tab.Vector(buffer._tab.Offset(4))
+            start = buffer.DataStart()
             if not 0 <= start <= len(self.data) - size:
                 self.fail(f"buffer {i} data [{start}, {start + size}) lies outside the file")
         offset, external = buffer.Offset(), buffer.Size()
@@ -215,7 +210,7 @@ class _TFLiteCheck:
             buffer = model.Buffers(entry.Buffer())
             if buffer.Offset() or not buffer.DataLength():
                 self.fail(f"metadata '{CONTRACT_KEY}' buffer holds no inline data")
-            start = buffer._tab.Vector(buffer._tab.Offset(4))
+            start = buffer.DataStart()
             found = (start, start + buffer.DataLength())
         return found
 

@@ -9,12 +9,11 @@ a file copied on its own runs exactly as the shipped folder does. ``manifest.jso
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from ulde.runtime.contract import DIGEST_PREFIX, ModelContract, contract_from_json, digest_span, file_digest
+from ulde.runtime.contract import DIGEST_PREFIX, ModelContract, contract_from_json, digest_span, file_digest, sha256
 from ulde.runtime.errors import ModelFileError
 from ulde.runtime.file_structure import check_onnx, check_tflite, is_tflite
 from ulde.runtime.probe import probe
@@ -111,7 +110,7 @@ def open_model_file(model: str | os.PathLike | None, contract: ModelContract | N
             f"model {path} carries no ulde model contract (sample rate, window, input conditioning, output rule), "
             "so it cannot be run safely: export it with ulde-export, or pass contract=ModelContract(...) "
             "stating them (ulde.runtime.ModelContract)")
-    if contract.digest is not None and contract.digest != DIGEST_PREFIX + hashlib.sha256(data).hexdigest():
+    if contract.digest is not None and contract.digest != DIGEST_PREFIX + sha256(data).hexdigest():
         raise ModelFileError(f"model {path}: its SHA-256 is not the digest of the contract passed ({contract.digest})")
     if contract.digest is None:
         probe(path, kind)  # nothing vouches for these bytes: try them in a child process first
