@@ -155,7 +155,7 @@ def _sample_pairs(model: schema.ModelT, graph: schema.SubGraphT) -> list[schema.
         return len(shape) == 4 and shape[2] == length
 
     pairs: dict[int, int] = {}  # full-resolution tensor -> the tensor holding its sample pairs
-    unpaired: dict[int, int] = {}  # a paired tensor's full-resolution twin -> the RESHAPE that makes it
+    unpaired: set[int] = set()  # paired tensors whose full-resolution form a RESHAPE already writes
     kept: list[schema.OperatorT] = []
     operators = graph.operators
     k = 0
@@ -229,7 +229,7 @@ def _unpair(model, graph, kept, pairs, unpaired, index: int) -> int:
         pairs[index] = paired
     if index not in unpaired:
         kept.append(_reshape(model, graph, pairs[index], index))
-        unpaired[index] = len(kept) - 1
+        unpaired.add(index)
     return index
 
 
