@@ -199,11 +199,7 @@ def _sample_pairs(model: schema.ModelT, graph: schema.SubGraphT) -> list[schema.
 
 def _paired_view(model, graph, kept, index: int) -> int:
     """A new tensor holding full-resolution tensor ``index`` as sample pairs, made by one RESHAPE."""
-    original = graph.tensors[index]
-    view = schema.TensorT()
-    view.shape, view.type, view.buffer, view.quantization = list(original.shape), original.type, 0, original.quantization
-    graph.tensors.append(view)
-    paired = len(graph.tensors) - 1
+    paired = _activation_like(graph, index, graph.tensors[index].shape)
     _pair_shape(graph, paired)
     kept.append(_reshape(model, graph, index, paired))
     return paired
@@ -219,12 +215,9 @@ def _unpair(model, graph, kept, pairs, unpaired, index: int) -> int:
     """The full-resolution tensor ``index`` for an operator without a pair form: a RESHAPE of its pairs
     (one per tensor), written into ``index`` itself, which keeps its full-resolution shape."""
     if pairs[index] == index:  # the tensor itself was turned into pairs: give the pairs a tensor of their own
-        twin = schema.TensorT()
         original = graph.tensors[index]
-        twin.shape, twin.type, twin.buffer, twin.quantization = list(original.shape), original.type, 0, original.quantization
+        paired = _activation_like(graph, index, original.shape)
         original.shape = [original.shape[0], original.shape[1], original.shape[2] * 2, original.shape[3] // 2]
-        graph.tensors.append(twin)
-        paired = len(graph.tensors) - 1
         _rename_output(kept, index, paired)
         pairs[index] = paired
     if index not in unpaired:
@@ -343,8 +336,9 @@ def _head_in_parts(model: schema.ModelT, graph: schema.SubGraphT, parts: int) ->
     filters = graph.tensors[head.inputs[1]].shape
     context = max(reach) + filters[2] // 2
     length = graph.tensors[source].shape[2]
-    region_ops = [op for op in operators if any(op is r for r in region)]
-    position = next(k for k, op in enumerate(operators) if any(op is r for r in region))
+    in_region = {id(op) for op in region}  # operator tables compare by identity
+    region_ops = [op for op in operators if id(op) in in_region]
+    position = next(k for k, op in enumerate(operators) if id(op) in in_region)
     joined, pieces = [], []
     for part in range(parts):
         start, stop = part * length // parts, (part + 1) * length // parts
@@ -363,16 +357,22 @@ def _head_in_parts(model: schema.ModelT, graph: schema.SubGraphT, parts: int) ->
     options.axis = 2
     join.opcodeIndex, join.inputs, join.outputs = concat.opcodeIndex, pieces, list(head.outputs)
     join.builtinOptionsType, join.builtinOptions = schema.BuiltinOptions.ConcatenationOptions, options
-    rest = [op for op in operators if not any(op is r for r in region)]
+    rest = [op for op in operators if id(op) not in in_region]
     return rest[:position] + joined + [join] + rest[position:]
 
 
 def _part_tensor(graph: schema.SubGraphT, like: int, length: int) -> int:
-    """A new activation tensor like tensor ``like`` (type, quantization), ``length`` samples long."""
+    """A new activation tensor like tensor ``like``, ``length`` samples long."""
+    shape = graph.tensors[like].shape
+    return _activation_like(graph, like, [*shape[:2], length, *shape[3:]])
+
+
+def _activation_like(graph: schema.SubGraphT, like: int, shape) -> int:
+    """Append an activation tensor (no constant data) of ``shape`` with tensor ``like``'s type and
+    quantization; return its index."""
     original = graph.tensors[like]
     tensor = schema.TensorT()
-    tensor.shape = [*original.shape[:2], length, *original.shape[3:]]
-    tensor.type, tensor.buffer, tensor.quantization = original.type, 0, original.quantization
+    tensor.shape, tensor.type, tensor.buffer, tensor.quantization = list(shape), original.type, 0, original.quantization
     graph.tensors.append(tensor)
     return len(graph.tensors) - 1
 

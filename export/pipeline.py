@@ -151,9 +151,9 @@ def _export_variant(stage: Path, variant: Variant, model, calibration: np.ndarra
     if options.int8:
         for path in (int8_path, host_path):
             tflite_graph.require_full_integer(path.read_bytes())
-        noisy = np.concatenate([s[2] for s in sets])
-        micro_info = _check_micro(int8_path, variant.inputs(noisy, subsample=True))
-        forms = check_int8_forms(converted_path, int8_path, host_path, variant.inputs(noisy, subsample=True))
+        inputs = variant.inputs(np.concatenate([s[2] for s in sets]), subsample=True)
+        micro_info = _check_micro(int8_path, inputs)
+        forms = check_int8_forms(converted_path, int8_path, host_path, inputs)
         int8_sections = {"micro": micro_info, "int8_forms": forms}
     shutil.rmtree(work)
     if options.c_array:
