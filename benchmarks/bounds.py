@@ -25,8 +25,11 @@ HOST_OVER_MCU_INT8_MAX = 0.8
 run: what export/host_graph.py's rewrites must buy on any x86 host."""
 HOST_INT8_OVER_FLOAT_TARGET = {"avx512_vnni": 0.6, "avx_vnni": 0.6, None: 1.0}
 """Issue 16's target for the int8 host graph against float TFLite per window (hosts with an int8 dot
-product instruction, else AVX2 only). Recorded with whether it is met, not gated: the host graph is
-above it on AVX2-only hosts (docs/model.md, "The host graph")."""
+product instruction, else AVX2 only): recorded with whether it is met."""
+HOST_INT8_OVER_FLOAT_AVX2_MAX = 1.1
+"""The gate on that ratio on AVX2-only hosts: the target plus the spread of one file's ratio between
+runs on one host (0.95-1.05x, docs/model.md); the MCU graph reads 1.8-1.9x there. Hosts with an int8
+dot product are not gated: this graph form has not been measured on one."""
 LOW_LATENCY_MAX_SECONDS = 1.0
 """The low-latency mode's algorithmic latency (``StreamingDenoiser.latency_seconds``), issue 15."""
 LOW_LATENCY_COMPUTE_RATIO_MAX = 4.0
@@ -38,8 +41,10 @@ MCU_INT8_FILE_MAX_BYTES = 24 * 1024
 PEAK_RSS_MAX_MIB = 56.0
 """Peak resident memory of a fresh process that imports the runtime and streams 1 h (MiB = 2**20 bytes),
 in the benchmarks' environment (the dev install: numpy 1.26 and LiteRT 2.1, whose numpy loads OpenSSL).
-On the bare install (numpy 2, LiteRT 2.3) issue 16 asks for <= 45 MiB: docs/runtime.md gives the figure
-and the command; no gate here runs in that environment."""
+The bare install has its own bound below."""
+BARE_INSTALL_PEAK_RSS_MAX_MIB = 45.0
+"""The same process on the bare install (numpy 2, LiteRT 2.3; no OpenSSL through numpy), issue 16:
+gated by ``python -m benchmarks.bare_install_memory`` in .ci/runtime-only."""
 RSS_GROWTH_MAX = 0.02
 """Relative growth of that process's peak RSS from minute 10 to minute 60 of the stream."""
 ARCHIVE_SPEEDUP_MIN = 1.7

@@ -45,6 +45,14 @@ def _latency(doc: dict) -> list[str]:
                 f"(target {g['host_over_float_target']:.1f}x for {g['target_applies_to']}: "
                 f"{'met' if g['host_over_float_target_met'] else 'not met'}); MCU graph / float: {g['mcu_over_float']:.3f}x",
                 f"- convolution MACs executed per window: host graph {macs['tflite_int8']:,}, MCU graph {macs['tflite_int8_mcu']:,}", ""]
+    if "int8_floor" in doc:
+        f = doc["int8_floor"]
+        out += ["## int8 against its physical floor; TFLite Micro per window (one thread)", "", f["method"], ""] + _timing_table(f, "ms")
+        out += ["", f"- this core's int8 MAC rate through XNNPACK's convolution: {f['int8_macs_per_second'] / 1e9:.1f} G MAC/s; "
+                f"the network's {f['network_macs_per_window']:,} MACs per window take {f['floor_ms']:.3f} ms at that rate "
+                f"(the floor); the host graph's call takes {f['host_call_over_floor']:.1f}x the floor",
+                f"- TFLite Micro's reference kernels, MCU graph: {f['tflm_ms_per_window']:.2f} ms per 10 s window on this host "
+                "(the MCU proxy)", ""]
     if "multi_lead" in doc:
         m = doc["multi_lead"]
         out += ["## Twelve leads per interpreter call (one thread)", "", m["method"], ""] + _timing_table(m, "ms")

@@ -20,15 +20,16 @@ The host graph (XNNPACK's int8 convolution pads each group's input and output ch
 width, so grouped convolutions of 1–4 channels per group leave most of its lanes idle):
 - **dense convolutions**: every grouped CONV_2D and the DEPTHWISE_CONV_2D become dense CONV_2Ds whose
   filters hold the group's weights and zeros elsewhere. Per-output-channel scales are unchanged.
-- **sample pairs at full resolution**: a (T, C) tensor is, in memory, a (T/2, 2C) tensor of sample
-  pairs (channel p·C + c holds sample 2l + p). The full-resolution convolutions run on the pairs: twice
-  the channels at half the length, which XNNPACK's vector width suits. A stride-1 conv of k taps
-  becomes one of 2⌈(k−1)/4⌉ + 1 taps over pairs; PAD + the stride-2 downsampling conv becomes one
-  conv over pairs (no PAD); the upsampling's RESHAPE to full resolution disappears (its input is already
-  the pairs). Operators without a pair form (the local extrema's MAX_POOL_2D and MUL, the head's
-  CONCATENATION) read the full-resolution tensor through one RESHAPE, and the head conv reads their
-  concatenation as pairs through another (its output, two channels instead of one, is the model's
-  output in memory order).
+- **rows of samples**: a (T, C) tensor is, in memory, a (T/f, f·C) tensor of rows of f samples
+  (channel p·C + c holds sample f·l + p). Every level but the deepest runs on sample pairs
+  (``HOST_ROWS``): twice the channels at half the length, which suits XNNPACK's vector width (the
+  12-channel levels become 24 channels, a multiple of its 8 lanes). A conv of stride s reading rows of
+  f_in and writing rows of f_out is one conv of stride s·f_out/f_in whose taps and channels are the old
+  ones rearranged (``_convolution_in_rows``); PAD + a stride-2 downsampling conv becomes one SAME conv;
+  an upsampling's RESHAPE disappears where its input already holds the output's rows; ADD works on any
+  rows. Operators without a row form (the local extrema's MAX_POOL_2D, the head's CONCATENATION) read
+  one sample per row through a RESHAPE, and the head conv writes pairs (the model's output in memory
+  order).
 
 The exporter checks both forms against the converter's graph on LiteRT's reference kernels, the host
 graph against the MCU graph on XNNPACK too, and the MCU graph in TFLite Micro (export/pipeline.py);
@@ -50,6 +51,10 @@ HEAD_PARTS = 2
 """Time slices the MCU graph's head runs in: halves take its peak below the next one (docs/model.md)."""
 
 
+HOST_ROWS = (2, 2, 2, 2, 1)
+"""Samples per row of the host graph's activations at each level, full resolution first (docs/model.md)."""
+
+
 def mcu_graph(data: bytes) -> bytes:
     """The MCU form of the converter's int8 model ``data``, unsealed: the caller embeds the contract."""
     model = read_model(data)
@@ -61,14 +66,15 @@ def mcu_graph(data: bytes) -> bytes:
     return pack_model(model, len(data))
 
 
-def host_graph(data: bytes) -> bytes:
-    """The host form of the converter's int8 model ``data``, unsealed: the caller embeds the contract."""
+def host_graph(data: bytes, rows: tuple[int, ...] = HOST_ROWS) -> bytes:
+    """The host form of the converter's int8 model ``data``, unsealed: the caller embeds the contract.
+    ``rows``: samples per row at each level, full resolution first (a level past its end: one)."""
     model = read_model(data)
     graph = model.subgraphs[0]
     for op in graph.operators:
         _densify(model, graph, op)
     graph.operators = _single_reshape_upsampling(model, graph)
-    graph.operators = _sample_pairs(model, graph)
+    graph.operators = _rows_of_samples(model, graph, rows)
     _any_batch(model, graph)
     drop_unused(model)
     return pack_model(model, len(data))
@@ -144,103 +150,111 @@ def _single_reshape_upsampling(model: schema.ModelT, graph: schema.SubGraphT) ->
     return kept
 
 
-def _sample_pairs(model: schema.ModelT, graph: schema.SubGraphT) -> list[schema.OperatorT]:
-    """The operator list with the full-resolution level run on sample pairs (module docstring)."""
-    length = graph.tensors[graph.inputs[0]].shape[-1]
-    if length % 2:
-        raise TFLiteGraphError(f"sample pairs need an even window, not {length}")
-
-    def full_resolution(index: int) -> bool:
-        shape = graph.tensors[index].shape
-        return len(shape) == 4 and shape[2] == length
-
-    pairs: dict[int, int] = {}  # full-resolution tensor -> the tensor holding its sample pairs
-    unpaired: set[int] = set()  # paired tensors whose full-resolution form a RESHAPE already writes
+def _rows_of_samples(model: schema.ModelT, graph: schema.SubGraphT, per_level: tuple[int, ...]) -> list[schema.OperatorT]:
+    """The operator list with each level's activations held ``per_level[depth]`` samples per row (module
+    docstring): every convolution is rewritten for the rows it reads and writes, ADD works on any rows,
+    and a RESHAPE gives an operator without a row form (MAX_POOL_2D, CONCATENATION) one sample per row."""
+    window = graph.tensors[graph.inputs[0]].shape[-1]
+    natural = {i: (int(t.shape[2]), int(t.shape[3])) for i, t in enumerate(graph.tensors)
+               if len(_shape(graph, i)) == 4 and not _has_data(model, t)}  # activation -> (samples, channels)
+    readers: dict[int, int] = {}
+    for op in graph.operators:
+        for i in op.inputs:
+            readers[i] = readers.get(i, 0) + 1
+    rows: dict[int, int] = {}  # activation -> samples per row it is held in
+    views: dict[tuple[int, int], int] = {}  # (activation, samples per row) -> the tensor a RESHAPE writes
     kept: list[schema.OperatorT] = []
+
+    def wanted(index: int) -> int:  # a level's rows; one sample per row off the levels (a slice of one)
+        length = natural[index][0]
+        depth = int(np.log2(window // length)) if window % length == 0 else len(per_level)
+        if depth >= len(per_level) or window != length << depth:
+            return 1
+        if length % per_level[depth]:
+            raise TFLiteGraphError(f"{length} samples do not fill rows of {per_level[depth]}")
+        return per_level[depth]
+
+    def hold(index: int, per_row: int) -> None:
+        length, channels = natural[index]
+        graph.tensors[index].shape = [1, 1, length // per_row, per_row * channels]
+        rows[index] = per_row
+
+    def view(index: int, per_row: int) -> int:
+        if index not in rows or rows[index] == per_row:
+            return index
+        if (index, per_row) not in views:
+            length, channels = natural[index]
+            views[index, per_row] = _activation_like(graph, index, [1, 1, length // per_row, per_row * channels])
+            natural[views[index, per_row]], rows[views[index, per_row]] = natural[index], per_row
+            kept.append(_reshape(model, graph, index, views[index, per_row]))
+        return views[index, per_row]
+
     operators = graph.operators
     k = 0
     while k < len(operators):
         op = operators[k]
         name = operator_name(model, op.opcodeIndex)
         source = op.inputs[0] if len(op.inputs) else -1
-        if name == "RESHAPE" and op.inputs[0] in graph.inputs and full_resolution(op.outputs[0]):
-            _pair_shape(graph, op.outputs[0])  # the graph input, read as pairs
-            _set_new_shape(model, graph, op)
-            pairs[op.outputs[0]] = op.outputs[0]
-        elif name == "RESHAPE" and full_resolution(op.outputs[0]) and graph.tensors[source].shape[2] * 2 == length:
-            pairs[op.outputs[0]] = source  # the upsampling's output: its input already holds the pairs
-            k += 1
-            continue
-        elif name == "RESHAPE" and source in pairs:  # same memory either way: read the pairs
-            op.inputs = [pairs[source], *op.inputs[1:]]
-        elif name == "CONV_2D" and (source in pairs or full_resolution(source)) and op.builtinOptions.strideW == 1:
-            if source not in pairs:  # a full-resolution tensor from an operator without a pair form
-                pairs[source] = _paired_view(model, graph, kept, source)
-            _pair_convolution(model, graph, op, pairs[source], before=None)
-            pairs[op.outputs[0]] = op.outputs[0]
-        elif (name == "PAD" and source in pairs and k + 1 < len(operators)
-              and operator_name(model, operators[k + 1].opcodeIndex) == "CONV_2D"
-              and operators[k + 1].inputs[0] == op.outputs[0] and operators[k + 1].builtinOptions.strideW == 2):
+        output = op.outputs[0] if len(op.outputs) else -1
+        if name == "RESHAPE" and output in natural:
+            hold(output, wanted(output))
+            if source in rows and _shape(graph, source) == _shape(graph, output) and readers[source] == 1 \
+                    and source not in graph.outputs:  # same memory, same shape: the producer writes ``output``
+                _rename_output(kept, source, output)
+                k += 1
+                continue
+            op.inputs = [source, _int32_constant(model, graph, _shape(graph, output))]
+            if op.builtinOptions is not None:
+                op.builtinOptions.newShape = _shape(graph, output)
+        elif name == "RESHAPE":  # to a shape of its own (the graph's output): same memory from any rows
+            pass
+        elif name == "PAD" and k + 1 < len(operators) and operator_name(model, operators[k + 1].opcodeIndex) == "CONV_2D" \
+                and operators[k + 1].inputs[0] == output and readers[output] == 1 and source in rows:
             conv = operators[k + 1]
-            _pair_convolution(model, graph, conv, pairs[source], before=_padding_before(model, graph, op))
+            _convolution_in_rows(model, graph, conv, source, natural[source][0], natural[conv.outputs[0]][0],
+                                 _padding_before(model, graph, op), view, rows[source], wanted(conv.outputs[0]))
+            hold(conv.outputs[0], wanted(conv.outputs[0]))
             kept.append(conv)
             k += 2
             continue
-        elif name == "ADD" and all(i in pairs for i in op.inputs):
-            op.inputs = [pairs[i] for i in op.inputs]
-            _pair_shape(graph, op.outputs[0])
-            pairs[op.outputs[0]] = op.outputs[0]
+        elif name == "CONV_2D" and source in rows:
+            _convolution_in_rows(model, graph, op, source, natural[source][0], natural[output][0], None, view,
+                                 rows[source], wanted(output))
+            hold(output, wanted(output))
+        elif name == "ADD" and output in natural:
+            op.inputs = [view(i, wanted(output)) for i in op.inputs]
+            hold(output, wanted(output))
+        elif name == "MUL" and source in rows and all(_shape(graph, i) in ([], [1]) for i in op.inputs[1:]):
+            source = views.get((source, 1), source)  # times a scalar: any rows; a view already made is free
+            op.inputs = [source, *op.inputs[1:]]
+            hold(output, rows[source])
         else:
-            op.inputs = [_unpair(model, graph, kept, pairs, unpaired, i) if i in pairs else i for i in op.inputs]
+            op.inputs = [view(i, 1) for i in op.inputs]
+            for index in op.outputs:
+                if index in natural:
+                    rows[index] = 1
         kept.append(op)
         k += 1
+    if any(rows.get(i, 1) != 1 for i in graph.outputs):
+        raise TFLiteGraphError("a graph output must keep one sample per row")
     return kept
 
 
-def _paired_view(model, graph, kept, index: int) -> int:
-    """A new tensor holding full-resolution tensor ``index`` as sample pairs, made by one RESHAPE."""
-    paired = _activation_like(graph, index, graph.tensors[index].shape)
-    _pair_shape(graph, paired)
-    kept.append(_reshape(model, graph, index, paired))
-    return paired
-
-
-def _pair_shape(graph: schema.SubGraphT, index: int) -> None:
-    """Give tensor ``index`` its sample-pair shape (1, 1, T/2, 2C)."""
+def _shape(graph: schema.SubGraphT, index: int) -> list[int]:
     shape = graph.tensors[index].shape
-    graph.tensors[index].shape = [shape[0], shape[1], shape[2] // 2, shape[3] * 2]
+    return [] if shape is None else [int(d) for d in shape]
 
 
-def _unpair(model, graph, kept, pairs, unpaired, index: int) -> int:
-    """The full-resolution tensor ``index`` for an operator without a pair form: a RESHAPE of its pairs
-    (one per tensor), written into ``index`` itself, which keeps its full-resolution shape."""
-    if pairs[index] == index:  # the tensor itself was turned into pairs: give the pairs a tensor of their own
-        original = graph.tensors[index]
-        paired = _activation_like(graph, index, original.shape)
-        original.shape = [original.shape[0], original.shape[1], original.shape[2] * 2, original.shape[3] // 2]
-        _rename_output(kept, index, paired)
-        pairs[index] = paired
-    if index not in unpaired:
-        kept.append(_reshape(model, graph, pairs[index], index))
-        unpaired.add(index)
-    return index
+def _has_data(model: schema.ModelT, tensor: schema.TensorT) -> bool:
+    data = model.buffers[tensor.buffer].data if tensor.buffer < len(model.buffers) else None
+    return data is not None and len(data) > 0
 
 
 def _rename_output(kept: list[schema.OperatorT], old: int, new: int) -> None:
-    """Every kept operator that wrote or read tensor ``old`` (a paired tensor) now uses ``new``."""
+    """Every kept operator that wrote or read tensor ``old`` now uses ``new``."""
     for op in kept:
         op.outputs = [new if i == old else i for i in op.outputs]
         op.inputs = [new if i == old else i for i in op.inputs]
-
-
-def _set_new_shape(model: schema.ModelT, graph: schema.SubGraphT, op: schema.OperatorT) -> None:
-    """A RESHAPE whose output tensor's shape changed: its shape constant and options follow."""
-    shape = np.asarray(graph.tensors[op.outputs[0]].shape, np.int32)
-    constant = graph.tensors[op.inputs[1]]
-    model.buffers[constant.buffer].data = list(shape.view(np.uint8))
-    constant.shape = [len(shape)]
-    if op.builtinOptions is not None:
-        op.builtinOptions.newShape = [int(d) for d in shape]
 
 
 def _padding_before(model: schema.ModelT, graph: schema.SubGraphT, pad: schema.OperatorT) -> int:
@@ -251,44 +265,50 @@ def _padding_before(model: schema.ModelT, graph: schema.SubGraphT, pad: schema.O
     return int(paddings[2, 0])
 
 
-def _pair_convolution(model: schema.ModelT, graph: schema.SubGraphT, op: schema.OperatorT, paired_input: int,
-                      before: int | None) -> None:
-    """Rewrite a dense CONV_2D of a full-resolution input to run on its sample pairs.
+def _convolution_in_rows(model: schema.ModelT, graph: schema.SubGraphT, op: schema.OperatorT, source: int,
+                         in_length: int, out_length: int, padded_before: int | None, view, in_rows: int,
+                         out_rows: int) -> None:
+    """Rewrite a dense CONV_2D along time to read ``source`` held ``in_rows`` samples per row and write its
+    output ``out_rows`` samples per row, exactly.
 
-    ``before`` None: a stride-1 SAME conv; its output becomes pairs too (output channel q·O + o is
-    sample 2l + q of channel o). Else: a VALID stride-2 conv of an input padded by ``before`` samples;
-    it becomes a stride-1 SAME conv over pairs with the same half-resolution output.
-    """
+    ``padded_before`` None: the conv reads ``source`` itself (SAME or VALID); else it reads a PAD of
+    ``source`` by that many samples before and is VALID. Output sample j = out_rows·m + q reads input
+    sample s·j + t − before = in_rows·(S·m + u) + p with S = s·out_rows / in_rows: filter tap t of output
+    channel o becomes tap u of output channel q·O + o reading input channel p·C + c, and the new conv
+    is a stride-S SAME conv over rows (its zero padding is the old one's, row for row)."""
     options = op.builtinOptions
     if options.strideH != 1 or options.dilationWFactor != 1 or options.dilationHFactor != 1:
-        raise TFLiteGraphError("sample pairs need an undilated convolution along time")
+        raise TFLiteGraphError("rows of samples need an undilated convolution along time")
     weights, bias = graph.tensors[op.inputs[1]], graph.tensors[op.inputs[2]]
     filters = _constant(model, weights, np.int8)  # (O, 1, k, C)
     outputs, _, taps, channels = filters.shape
-    if before is None:
-        if options.padding != schema.Padding.SAME or taps % 2 == 0:
-            raise TFLiteGraphError("a stride-1 full-resolution conv must be SAME with an odd kernel")
-        phases, offsets = 2, [q + t - taps // 2 for q in range(2) for t in range(taps)]
-    else:
+    stride = options.strideW
+    if in_length != stride * out_length:
+        raise TFLiteGraphError(f"a stride-{stride} conv of {in_length} samples to {out_length} is not exact in rows")
+    if padded_before is not None:
         if options.padding != schema.Padding.VALID:
-            raise TFLiteGraphError("the stride-2 conv after a PAD must be VALID")
-        phases, offsets = 1, [t - before for t in range(taps)]
-    reach = max(abs(offset // 2) for offset in offsets)  # pair taps each side
-    paired = np.zeros((phases * outputs, 1, 2 * reach + 1, 2 * channels), np.int8)
-    for q in range(phases):
-        for t in range(taps):
-            offset = q + t - taps // 2 if before is None else t - before
-            j, p = divmod(offset, 2)
-            paired[q * outputs : (q + 1) * outputs, 0, j + reach, p * channels : (p + 1) * channels] = filters[:, 0, t, :]
-    _set_constant(model, weights, paired)
-    if phases == 2:
-        _set_constant(model, bias, np.tile(_constant(model, bias, np.int32), 2))
+            raise TFLiteGraphError("a conv after a PAD must be VALID")
+        before = padded_before
+    elif options.padding == schema.Padding.SAME:
+        before = max((out_length - 1) * stride + taps - in_length, 0) // 2
+    else:
+        before = 0
+    if stride * out_rows % in_rows:
+        in_rows = int(np.gcd(in_rows, stride * out_rows))
+    row_stride = stride * out_rows // in_rows
+    placed = [(q, t, *divmod(stride * q + t - before, in_rows)) for q in range(out_rows) for t in range(taps)]
+    reach = max(max(-u for _, _, u, _ in placed), max(u for _, _, u, _ in placed) - row_stride + 1, 0)
+    rewritten = np.zeros((out_rows * outputs, 1, 2 * reach + row_stride, in_rows * channels), np.int8)
+    for q, t, u, p in placed:
+        rewritten[q * outputs : (q + 1) * outputs, 0, u + reach, p * channels : (p + 1) * channels] = filters[:, 0, t, :]
+    _set_constant(model, weights, rewritten)
+    if out_rows > 1:
+        _set_constant(model, bias, np.tile(_constant(model, bias, np.int32), out_rows))
         for tensor in (weights, bias):
-            tensor.quantization.scale = list(tensor.quantization.scale) * 2
-            tensor.quantization.zeroPoint = list(tensor.quantization.zeroPoint) * 2
-        _pair_shape(graph, op.outputs[0])
-    options.padding, options.strideW = schema.Padding.SAME, 1
-    op.inputs = [paired_input, *op.inputs[1:]]
+            tensor.quantization.scale = list(tensor.quantization.scale) * out_rows
+            tensor.quantization.zeroPoint = list(tensor.quantization.zeroPoint) * out_rows
+    options.padding, options.strideW = schema.Padding.SAME, row_stride
+    op.inputs = [view(source, in_rows), *op.inputs[1:]]
 
 
 def _any_batch(model: schema.ModelT, graph: schema.SubGraphT) -> None:
@@ -297,7 +317,7 @@ def _any_batch(model: schema.ModelT, graph: schema.SubGraphT) -> None:
         name = operator_name(model, op.opcodeIndex)
         if name == "RESHAPE":
             shape = [int(d) for d in _constant(model, graph.tensors[op.inputs[1]], np.int32)]
-            if shape[0] != 1:
+            if shape[0] not in (1, -1):  # -1: a graph already rewritten
                 raise TFLiteGraphError(f"a RESHAPE to {shape} does not keep the batch first")
             shape[0] = -1
             op.inputs = [op.inputs[0], _int32_constant(model, graph, shape)]

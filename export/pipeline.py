@@ -252,7 +252,7 @@ def check_int8_forms(converted: Path, mcu: Path, host: Path, inputs: tuple[np.nd
         "mcu": {"file": mcu.name, "rewrites": "one RESHAPE per upsampling; the head in halves of time",
                 "runs_in": "TFLite Micro, the C array"},
         "host": {"file": host.name, "rewrites": "dense convolutions; one RESHAPE per upsampling; sample pairs at "
-                 "full resolution", "runs_in": "LiteRT / XNNPACK: the runtime's default"},
+                 "every level but the deepest", "runs_in": "LiteRT / XNNPACK: the runtime's default"},
         "identical_to_the_converter_graph_on": ["LiteRT reference kernels", "LiteRT XNNPACK"],
         "windows": int(len(noisy)), "where": "export/graph_forms.py",
     }

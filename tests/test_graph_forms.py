@@ -44,12 +44,13 @@ def test_shipped_host_graph_gives_the_mcu_graphs_integers(mcu_name, host_name, r
 @pytest.mark.parametrize("mcu_name, host_name", PAIRS)
 def test_shipped_forms_have_their_rewrites(mcu_name, host_name):
     """MCU: no TRANSPOSE, the head in two halves of time (STRIDED_SLICE), grouped convs kept. Host: dense
-    convolutions only, no PAD before the full-resolution downsampling, more MACs than the MCU graph."""
+    convolutions only, every downsampling's PAD folded into its conv over sample pairs, more MACs than
+    the MCU graph."""
     mcu, host = (shipped_file(name).read_bytes() for name in (mcu_name, host_name))
     mcu_ops, host_ops = tflite_graph.operator_counts(mcu), tflite_graph.operator_counts(host)
     assert "TRANSPOSE" not in mcu_ops and "TRANSPOSE" not in host_ops
     assert mcu_ops["STRIDED_SLICE"] == 4 and mcu_ops["CONCATENATION"] == 3 and mcu_ops["DEPTHWISE_CONV_2D"] == 1
-    assert "DEPTHWISE_CONV_2D" not in host_ops and host_ops["PAD"] == mcu_ops["PAD"] - 1
+    assert "DEPTHWISE_CONV_2D" not in host_ops and "PAD" not in host_ops and mcu_ops["PAD"] == 4
     assert host_ops["CONV_2D"] == mcu_ops["CONV_2D"] - (HEAD_PARTS - 1) + mcu_ops["DEPTHWISE_CONV_2D"]
     assert tflite_graph.convolution_macs(host) > 1.5 * tflite_graph.convolution_macs(mcu)
 
@@ -61,16 +62,33 @@ def test_the_mcu_rewrite_of_a_rewritten_graph_is_refused():
         mcu_graph(mcu)
 
 
+@pytest.mark.parametrize("rows", [(1,), (4, 2), (8, 1, 4)], ids=str)
 @pytest.mark.parametrize("reference_kernels", [True, False], ids=["reference-kernels", "xnnpack"])
-def test_host_graph_of_another_network_gives_its_integers(tmp_path, reference_kernels):
-    """The rewrites are not tied to the shipped network: the toy int8 fixture (other kernels, no head)."""
+def test_host_graph_of_another_network_gives_its_integers(tmp_path, reference_kernels, rows):
+    """The rewrites are not tied to the shipped network: the toy int8 fixture (other kernels, no head),
+    in rows of 1, 4 or 8 samples."""
     toy = int8_tflite()
     rewritten = tmp_path / "toy_host.tflite"
     data = toy.read_bytes()
-    rewritten.write_bytes(tflite_graph.embed_contract(host_graph(tflite_graph.strip_contract(data)),
+    rewritten.write_bytes(tflite_graph.embed_contract(host_graph(tflite_graph.strip_contract(data), rows),
                                                       Model(toy).contract))
     expected, got = (Model(path, reference_kernels=reference_kernels) for path in (toy, rewritten))
     values = int8_inputs(expected, count=4)
+    np.testing.assert_array_equal(got.invoke(values), expected.invoke(values))
+
+
+@pytest.mark.parametrize("rows", [(1,), (4, 2, 1, 2), (2, 4, 2, 1), (8, 4, 4, 2, 1)], ids=str)
+def test_rows_of_any_size_at_any_level_give_the_same_integers(tmp_path, rows):
+    """The host rewrite of the shipped MCU graph (grouped and depthwise convs, PAD + stride-2
+    downsampling, upsampling RESHAPEs, the head's slices and joins) in other rows per level than the
+    shipped ones: convolutions then read and write rows of every ratio (1:2, 2:1, 4:1, 1:8, ...), and
+    RESHAPEs are kept or folded. Reference kernels, the shipped windows and random int8 inputs."""
+    mcu = shipped_file("ulde_int8.tflite")
+    rewritten = tmp_path / "rows.tflite"
+    rewritten.write_bytes(tflite_graph.embed_contract(host_graph(tflite_graph.strip_contract(mcu.read_bytes()), rows),
+                                                      Model(mcu).contract))
+    expected, got = (Model(path, reference_kernels=True) for path in (mcu, rewritten))
+    values = int8_inputs(expected, count=2)
     np.testing.assert_array_equal(got.invoke(values), expected.invoke(values))
 
 
