@@ -2,11 +2,12 @@
 
 Sizes are the files' own; the arena is the one the exporter measured in TFLite Micro and wrote to
 manifest.json (``micro.arena_bytes``); parameters and MACs are counted on the checkpoint (ptflops).
+Gates: the MCU graph's file and its arena (benchmarks/bounds.py).
 """
 
 from __future__ import annotations
 
-from benchmarks.bounds import MCU_INT8_FILE_MAX_BYTES
+from benchmarks.bounds import MCU_ARENA_MAX_BYTES, MCU_INT8_FILE_MAX_BYTES
 from benchmarks.collector import require
 from benchmarks.contenders import exported_models
 from ulde.export.tflite_graph import byte_budget
@@ -40,4 +41,5 @@ def test_model_footprint_and_manifest(artefacts, checkpoint, network, results):
         f"{exported_from}): the torch reference would measure another network; set ULDE_BENCH_CKPT")
     assert isinstance(arena, int) and arena > 0, "manifest.json lacks micro.arena_bytes (the TFLite Micro arena)"
     require(results.gate(f"{artefacts.mcu_int8_tflite.name} file size (the MCU graph)", artefacts.mcu_int8_tflite.stat().st_size,
-                         "<=", MCU_INT8_FILE_MAX_BYTES, "B"))
+                         "<=", MCU_INT8_FILE_MAX_BYTES, "B"),
+            results.gate(f"{artefacts.mcu_int8_tflite.name} TFLite Micro arena (export manifest)", arena, "<=", MCU_ARENA_MAX_BYTES, "B"))

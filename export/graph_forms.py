@@ -12,6 +12,11 @@ Both forms:
   so an interpreter resized to L windows runs L leads in one call (the converter writes a batch of 1).
 
 The MCU graph (reference kernels gain from few MACs and few tensors; the arena is what limits it):
+- **skips added in the upsampling's shape**: at the finest levels, the encoder's skip is reshaped when
+  it is made to the shape of the upsampling conv's output, (T/2, 2C) instead of (T, C), the ADD runs
+  in that shape and one RESHAPE after it gives the level's shape back. The same memory either way, so
+  the same values; but the upsampling's RESHAPE, whose input and output were live together with both
+  skips, was the arena's peak.
 - **the head in halves of time**: the local extrema, their CONCATENATION and the head conv run on each
   half of the window (plus the few samples of context they reach), and the halves' outputs are joined.
   The CONCATENATION, whose three inputs and output are live at once, was the arena's peak.
@@ -49,6 +54,9 @@ PIXEL_SHUFFLE = ("TRANSPOSE", "RESHAPE", "TRANSPOSE", "RESHAPE", "TRANSPOSE")
 
 HEAD_PARTS = 2
 """Time slices the MCU graph's head runs in: halves take its peak below the next one (docs/model.md)."""
+EARLY_SKIP_DEPTHS = (0, 1)
+"""Levels (0: full resolution) whose skip the MCU graph adds in the upsampling's shape (docs/model.md):
+at the coarser ones the extra RESHAPE costs TFLM persistent bytes and saves no arena."""
 
 
 HOST_ROWS = (2, 2, 2, 2, 1)
@@ -60,6 +68,7 @@ def mcu_graph(data: bytes) -> bytes:
     model = read_model(data)
     graph = model.subgraphs[0]
     graph.operators = _single_reshape_upsampling(model, graph)
+    graph.operators = _skips_in_upsampling_shape(model, graph, EARLY_SKIP_DEPTHS)
     graph.operators = _head_in_parts(model, graph, HEAD_PARTS)
     _any_batch(model, graph)
     drop_unused(model)
@@ -147,6 +156,41 @@ def _single_reshape_upsampling(model: schema.ModelT, graph: schema.SubGraphT) ->
             tensor.quantization.zeroPoint = [tensor.quantization.zeroPoint[i] for i in order]
         kept.append(_reshape(model, graph, conv.outputs[0], last.outputs[0]))
         k += len(PIXEL_SHUFFLE)
+    return kept
+
+
+def _skips_in_upsampling_shape(model: schema.ModelT, graph: schema.SubGraphT, depths) -> list[schema.OperatorT]:
+    """The operator list with each upsampling RESHAPE at ``depths`` that feeds an ADD folded into it
+    (module docstring): the skip is reshaped right after its producer, the ADD reads the upsampling
+    conv's output, and one RESHAPE after the ADD writes the ADD's old output tensor."""
+    window = graph.tensors[graph.inputs[0]].shape[-1]
+    producer = {out: k for k, op in enumerate(graph.operators) for out in op.outputs}
+    readers: dict[int, list[schema.OperatorT]] = {}
+    for op in graph.operators:
+        for i in op.inputs:
+            readers.setdefault(i, []).append(op)
+    after: dict[int, list[schema.OperatorT]] = {}  # operator position -> operators inserted after it
+    rewritten: dict[int, list[schema.OperatorT]] = {}  # operator id -> what replaces it
+    for op in graph.operators:
+        if operator_name(model, op.opcodeIndex) != "RESHAPE" or op.inputs[0] not in producer:
+            continue
+        upsampled, conv_output = op.outputs[0], op.inputs[0]
+        users = readers.get(upsampled, [])
+        if len(users) != 1 or operator_name(model, users[0].opcodeIndex) != "ADD" \
+                or graph.tensors[upsampled].shape[2] not in {window >> depth for depth in depths}:
+            continue
+        add = users[0]
+        (skip,) = [i for i in add.inputs if i != upsampled]
+        shape = list(graph.tensors[conv_output].shape)
+        skip_view, added = _activation_like(graph, skip, shape), _activation_like(graph, add.outputs[0], shape)
+        after.setdefault(producer[skip], []).append(_reshape(model, graph, skip, skip_view))
+        rewritten[id(op)] = []
+        rewritten[id(add)] = [add, _reshape(model, graph, added, add.outputs[0])]
+        add.inputs = [conv_output if i == upsampled else skip_view for i in add.inputs]
+        add.outputs = [added]
+    kept = []
+    for k, op in enumerate(graph.operators):
+        kept += rewritten.get(id(op), [op]) + after.get(k, [])
     return kept
 
 

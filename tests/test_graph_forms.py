@@ -10,7 +10,7 @@ import pytest
 
 from tests.runtime_fixtures import int8_tflite, shipped_file
 from ulde.export import tflite_graph
-from ulde.export.graph_forms import HEAD_PARTS, host_graph, mcu_graph
+from ulde.export.graph_forms import EARLY_SKIP_DEPTHS, HEAD_PARTS, host_graph, mcu_graph
 from ulde.export.shipped_data import PARITY_FILE, load
 from ulde.runtime import Model, StreamingDenoiser
 from ulde.runtime.model_file import DEFAULT_MODEL, LOW_LATENCY_MODEL
@@ -43,13 +43,15 @@ def test_shipped_host_graph_gives_the_mcu_graphs_integers(mcu_name, host_name, r
 
 @pytest.mark.parametrize("mcu_name, host_name", PAIRS)
 def test_shipped_forms_have_their_rewrites(mcu_name, host_name):
-    """MCU: no TRANSPOSE, the head in two halves of time (STRIDED_SLICE), grouped convs kept. Host: dense
+    """MCU: no TRANSPOSE, the head in two halves of time (STRIDED_SLICE), the finest skips reshaped (two
+    RESHAPEs for each instead of one), grouped convs kept. Host: dense
     convolutions only, every downsampling's PAD folded into its conv over sample pairs, more MACs than
     the MCU graph."""
     mcu, host = (shipped_file(name).read_bytes() for name in (mcu_name, host_name))
     mcu_ops, host_ops = tflite_graph.operator_counts(mcu), tflite_graph.operator_counts(host)
     assert "TRANSPOSE" not in mcu_ops and "TRANSPOSE" not in host_ops
     assert mcu_ops["STRIDED_SLICE"] == 4 and mcu_ops["CONCATENATION"] == 3 and mcu_ops["DEPTHWISE_CONV_2D"] == 1
+    assert mcu_ops["RESHAPE"] == 2 + 4 + len(EARLY_SKIP_DEPTHS), "input, output, 4 upsamplings, +1 per early skip"
     assert "DEPTHWISE_CONV_2D" not in host_ops and "PAD" not in host_ops and mcu_ops["PAD"] == 4
     assert host_ops["CONV_2D"] == mcu_ops["CONV_2D"] - (HEAD_PARTS - 1) + mcu_ops["DEPTHWISE_CONV_2D"]
     assert tflite_graph.convolution_macs(host) > 1.5 * tflite_graph.convolution_macs(mcu)
