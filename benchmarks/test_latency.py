@@ -4,8 +4,8 @@ Gates (figures from this run only): the runtime's own work costs at most 100 µs
 interpreter call it needs (benchmarks/bounds.py says why per call and not a ratio, and why what
 streaming adds over bare calls is recorded but not gated), int8 streaming runs at least 2000x
 faster than real time on one thread, the int8 host graph takes at most 0.8x the MCU graph's time per
-window and, on a host without an int8 dot product, at most 1.1x float TFLite's (bounds.py), and 12
-leads in one interpreter call take no longer than 12 calls of one lead.
+window, and 12 leads in one interpreter call take no longer than 12 calls of one lead. The host
+graph against float TFLite is recorded against issue 16's target, not gated (bounds.py says why).
 Both gates use the calling thread's CPU time (see benchmarks/timing.py): on a machine shared with
 training jobs the wall clock mostly measures waiting; wall-clock figures are recorded beside them.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from benchmarks.bounds import (HOST_INT8_OVER_FLOAT_AVX2_MAX, HOST_INT8_OVER_FLOAT_TARGET, HOST_OVER_MCU_INT8_MAX, MIN_RUNS_NOTE, REALTIME_FACTOR_MIN,
+from benchmarks.bounds import (HOST_INT8_OVER_FLOAT_TARGET, HOST_OVER_MCU_INT8_MAX, MIN_RUNS_NOTE, REALTIME_FACTOR_MIN,
                                STREAMING_OWN_WORK_MAX_US_PER_CALL)
 from benchmarks.collector import require
 from benchmarks.contenders import exported_models, minute_contenders, streaming_and_bare, window_contenders
@@ -50,12 +50,8 @@ def test_latency_per_window(artefacts, network, signal, results):
     assert all(np.isfinite(t["median_ms"]) and t["median_ms"] > 0 for t in stats.values())
     figures = int8_graph_figures(artefacts, stats)
     results.record("int8_graphs", figures)
-    gates = [results.gate("int8 host graph / MCU graph per window, LiteRT, 1 thread (CPU time)",
-                          figures["host_over_mcu"], "<=", HOST_OVER_MCU_INT8_MAX, "x")]
-    if figures["dot_product"] is None:
-        gates.append(results.gate("int8 host graph / float TFLite per window, AVX2-only host (CPU time)",
-                                  figures["host_over_float"], "<=", HOST_INT8_OVER_FLOAT_AVX2_MAX, "x"))
-    require(*gates)
+    require(results.gate("int8 host graph / MCU graph per window, LiteRT, 1 thread (CPU time)",
+                         figures["host_over_mcu"], "<=", HOST_OVER_MCU_INT8_MAX, "x"))
 
 
 def int8_graph_figures(artefacts, stats: dict) -> dict:
