@@ -24,7 +24,7 @@ from tests.support import REPO_ROOT
 from ulde.batch import Job, Settings, default_workers, denoise_files
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
-ARCHIVE_FILES, ARCHIVE_MINUTES, ROUNDS = 16, 50, 3
+ARCHIVE_FILES, ARCHIVE_MINUTES, ROUNDS = 32, 50, 3
 DAY_SAMPLES = 24 * 3600 * SAMPLE_RATE_HZ
 CHILD_TIMEOUT_S = 300
 PEAK_RSS_OF_CHILD = ("import json, resource, subprocess, sys; done = subprocess.run(sys.argv[1:], capture_output=True, "
