@@ -3,8 +3,9 @@ int8 model's physical floor (its MACs per window ÷ this rate, benchmarks/test_l
 
 The probe is one dense int8 CONV_2D of the model's kind (3 taps along time, per-channel weight scales)
 whose every vector lane does useful work: 64 input and 64 output channels (multiples of every x86
-kernel's width) over 4,096 samples, large enough that per-call costs vanish and small enough (256 KiB of
-activations) to stay in cache as the model's tensors do. The rate is MACs per call ÷ its CPU-time median.
+kernel's width) over 4,096 samples, large enough that per-call costs vanish (an input and an output
+of 256 KiB each; the model's tensors are 14.4 KB at most). The rate is MACs per call ÷ its CPU-time
+median.
 """
 
 from __future__ import annotations

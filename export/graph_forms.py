@@ -159,7 +159,8 @@ def _single_reshape_upsampling(model: schema.ModelT, graph: schema.SubGraphT) ->
     return kept
 
 
-def _skips_in_upsampling_shape(model: schema.ModelT, graph: schema.SubGraphT, depths) -> list[schema.OperatorT]:
+def _skips_in_upsampling_shape(model: schema.ModelT, graph: schema.SubGraphT,
+                               depths: tuple[int, ...]) -> list[schema.OperatorT]:
     """The operator list with each upsampling RESHAPE at ``depths`` that feeds an ADD folded into it
     (module docstring): the skip is reshaped right after its producer, the ADD reads the upsampling
     conv's output, and one RESHAPE after the ADD writes the ADD's old output tensor."""
