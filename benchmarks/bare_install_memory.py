@@ -12,7 +12,6 @@ when the gate fails.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -20,25 +19,24 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.bounds import BARE_INSTALL_PEAK_RSS_MAX_MIB
+from benchmarks.stream_rss import run_child
 from ulde.export.shipped_data import PARITY_FILE, load
 from ulde.runtime.model_file import shipped_model
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 MINUTES = 60
-CHILD_TIMEOUT_S = 300
 
 
 def main() -> int:
     ecg = load(PARITY_FILE)["noisy_group2"].astype(np.float32).reshape(-1)
     with tempfile.TemporaryDirectory(prefix="ulde-rss-") as tmp:
         signal = Path(tmp) / "ecg.npy"
-        np.save(signal, ecg[: ecg.size // 360 * 360])
-        command = [sys.executable, "-m", "benchmarks.stream_rss", str(shipped_model()), str(signal),
-                   "--minutes", str(MINUTES)]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    if done.returncode != 0:
-        print(f"memory child failed: {done.stderr.strip()[-2000:]}", file=sys.stderr)
-        return 1
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+        np.save(signal, ecg[: ecg.size // SAMPLE_RATE_HZ * SAMPLE_RATE_HZ])  # whole seconds, as the child needs
+        try:
+            report = run_child(shipped_model(), signal, MINUTES)
+        except RuntimeError as exc:
+            print(exc, file=sys.stderr)
+            return 1
     peak = report["end"]["peak_mib"]
     passed = peak <= BARE_INSTALL_PEAK_RSS_MAX_MIB
     print(json.dumps({"gate": f"peak RSS of a fresh streaming process on this install <= {BARE_INSTALL_PEAK_RSS_MAX_MIB} MiB",

@@ -17,6 +17,21 @@ import time
 from pathlib import Path
 
 MIB = 2**20
+CHILD_TIMEOUT_S = 300
+
+
+def run_child(model: Path, signal: Path, minutes: int, sample_at=(), cwd: Path | None = None) -> dict:
+    """Run this module as a fresh ``python -m benchmarks.stream_rss`` process (the benchmarks' parent side;
+    ``cwd`` must hold ``benchmarks/``) and return its report; RuntimeError with its stderr if it fails."""
+    import subprocess  # the parent's import: the child itself keeps its resident memory free of it
+
+    command = [sys.executable, "-m", "benchmarks.stream_rss", str(model), str(signal), "--minutes", str(minutes)]
+    for minute in sample_at:
+        command += ["--sample-at", str(minute)]
+    done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
+    if done.returncode != 0:
+        raise RuntimeError(f"memory child failed: {done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def memory_mib() -> dict:

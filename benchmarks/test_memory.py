@@ -2,35 +2,27 @@
 
 The child (benchmarks/stream_rss.py) imports only numpy and ulde.runtime, streams 60 min of real ECG
 one second at a time and reports its resident set size (VmRSS) and peak (VmHWM) at minutes 10 and 60.
-Gates: peak <= 64 MiB, and neither RSS nor its peak grows more than 2 % from minute 10 to minute 60 (a leak of even a few
+Gates: peak <= PEAK_RSS_MAX_MIB (bounds.py), and neither RSS nor its peak grows more than 2 % from minute 10 to minute 60 (a leak of even a few
 bytes per call would show: the stream makes 600 more interpreter calls in between).
 """
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
 import numpy as np
 
 from benchmarks.bounds import PEAK_RSS_MAX_MIB, RSS_GROWTH_MAX
 from benchmarks.collector import require
+from benchmarks.stream_rss import run_child
 from tests.support import REPO_ROOT
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 FROM_MINUTE, TO_MINUTE = 10, 60
-CHILD_TIMEOUT_S = 300
 
 
 def test_fresh_process_streams_an_hour_in_bounded_memory(artefacts, signal, results, tmp_path):
     minute = tmp_path / "minute.npy"
     np.save(minute, signal[: 60 * SAMPLE_RATE_HZ])
-    command = [sys.executable, "-m", "benchmarks.stream_rss", str(artefacts.int8_tflite), str(minute),
-               "--minutes", str(TO_MINUTE), "--sample-at", str(FROM_MINUTE), "--sample-at", str(TO_MINUTE)]
-    done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, timeout=CHILD_TIMEOUT_S)
-    assert done.returncode == 0, f"memory child failed: {done.stderr.strip()[-2000:]}"
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_child(artefacts.int8_tflite, minute, TO_MINUTE, sample_at=(FROM_MINUTE, TO_MINUTE), cwd=REPO_ROOT)
     assert report["samples_fed"] == report["samples_returned"] == TO_MINUTE * 60 * SAMPLE_RATE_HZ
     start, end = report["minutes"][str(FROM_MINUTE)], report["minutes"][str(TO_MINUTE)]
     peak = report["end"]["peak_mib"]

@@ -166,10 +166,7 @@ def _skips_in_upsampling_shape(model: schema.ModelT, graph: schema.SubGraphT,
     conv's output, and one RESHAPE after the ADD writes the ADD's old output tensor."""
     window = graph.tensors[graph.inputs[0]].shape[-1]
     producer = {out: k for k, op in enumerate(graph.operators) for out in op.outputs}
-    readers: dict[int, list[schema.OperatorT]] = {}
-    for op in graph.operators:
-        for i in op.inputs:
-            readers.setdefault(i, []).append(op)
+    readers = _readers(graph)
     after: dict[int, list[schema.OperatorT]] = {}  # operator position -> operators inserted after it
     rewritten: dict[int, list[schema.OperatorT]] = {}  # operator id -> what replaces it
     for op in graph.operators:
@@ -202,10 +199,7 @@ def _rows_of_samples(model: schema.ModelT, graph: schema.SubGraphT, per_level: t
     window = graph.tensors[graph.inputs[0]].shape[-1]
     natural = {i: (int(t.shape[2]), int(t.shape[3])) for i, t in enumerate(graph.tensors)
                if len(_shape(graph, i)) == 4 and not _has_data(model, t)}  # activation -> (samples, channels)
-    readers: dict[int, int] = {}
-    for op in graph.operators:
-        for i in op.inputs:
-            readers[i] = readers.get(i, 0) + 1
+    readers = _readers(graph)
     rows: dict[int, int] = {}  # activation -> samples per row it is held in
     views: dict[tuple[int, int], int] = {}  # (activation, samples per row) -> the tensor a RESHAPE writes
     kept: list[schema.OperatorT] = []
@@ -243,7 +237,7 @@ def _rows_of_samples(model: schema.ModelT, graph: schema.SubGraphT, per_level: t
         output = op.outputs[0] if len(op.outputs) else -1
         if name == "RESHAPE" and output in natural:
             hold(output, wanted(output))
-            if source in rows and _shape(graph, source) == _shape(graph, output) and readers[source] == 1 \
+            if source in rows and _shape(graph, source) == _shape(graph, output) and len(readers[source]) == 1 \
                     and source not in graph.outputs:  # same memory, same shape: the producer writes ``output``
                 _rename_output(kept, source, output)
                 k += 1
@@ -254,7 +248,7 @@ def _rows_of_samples(model: schema.ModelT, graph: schema.SubGraphT, per_level: t
         elif name == "RESHAPE":  # to a shape of its own (the graph's output): same memory from any rows
             pass
         elif name == "PAD" and k + 1 < len(operators) and operator_name(model, operators[k + 1].opcodeIndex) == "CONV_2D" \
-                and operators[k + 1].inputs[0] == output and readers[output] == 1 and source in rows:
+                and operators[k + 1].inputs[0] == output and len(readers[output]) == 1 and source in rows:
             conv = operators[k + 1]
             _convolution_in_rows(model, graph, conv, source, natural[source][0], natural[conv.outputs[0]][0],
                                  _padding_before(model, graph, op), view, rows[source], wanted(conv.outputs[0]))
@@ -283,6 +277,15 @@ def _rows_of_samples(model: schema.ModelT, graph: schema.SubGraphT, per_level: t
     if any(rows.get(i, 1) != 1 for i in graph.outputs):
         raise TFLiteGraphError("a graph output must keep one sample per row")
     return kept
+
+
+def _readers(graph: schema.SubGraphT) -> dict[int, list[schema.OperatorT]]:
+    """Tensor -> the operators that read it, in graph order."""
+    readers: dict[int, list[schema.OperatorT]] = {}
+    for op in graph.operators:
+        for i in op.inputs:
+            readers.setdefault(i, []).append(op)
+    return readers
 
 
 def _shape(graph: schema.SubGraphT, index: int) -> list[int]:
