@@ -25,6 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ulde.allocator import keep_freed_memory
 from ulde.formats import Record, check_output_name, file_kind, open_record, output_files, record_base
 
 CHUNK_SECONDS = 60  # one StreamingDenoiser.process() call per minute of signal, at the stream's rate
@@ -174,8 +175,9 @@ def denoise_files(jobs: list[Job], settings: Settings, *, workers: int | None = 
     workers = min(workers or default_workers(), max(1, len(jobs)))
     if workers == 1:
         return _gather(len(jobs), ((i, denoise_file(job, settings)) for i, job in enumerate(jobs)), on_result)
-    # spawn: a worker starts clean, whatever threads this process (a progress bar, a caller) runs
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+    # spawn: a worker starts clean, whatever threads this process (a progress bar, a caller) runs; it is
+    # ulde's own process, so it keeps freed memory for reuse (ulde/allocator.py)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"), initializer=keep_freed_memory) as pool:
         futures = {pool.submit(denoise_file, job, settings): i for i, job in enumerate(jobs)}
         return _gather(len(jobs), ((futures[f], f.result()) for f in as_completed(futures)), on_result)
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ulde import __version__
+from ulde.allocator import keep_freed_memory
 from ulde.archive import is_pattern, plan_jobs
 from ulde.batch import FileResult, Job, Settings, default_workers, denoise_file, denoise_files, open_input
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
@@ -147,6 +148,7 @@ def is_single_file(args: argparse.Namespace) -> bool:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     settings = settings_from(args)
+    keep_freed_memory()  # this command's own process (ulde/allocator.py)
     try:
         return run_one(args, settings) if is_single_file(args) else run_many(args, settings)
     except KeyboardInterrupt:
