@@ -130,7 +130,7 @@ def eval_set(
     clean, labels = clean_windows(clean_leads(data_dir, database, records))
     result = mix_eval_set(clean, labels, noise_part(data_dir, split), group, seed, snr_db)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.npz")  # two processes filling the cache at once each write their own
     np.savez(tmp, clean=result.clean, noisy=result.noisy, labels=np.array(labels))
     os.replace(tmp, path)
     return result

@@ -5,7 +5,9 @@ which is minus the output SNR up to a constant per window: minimising it maximis
 improvement, the headline metric. The floor is the target's power ``snr_ceiling_db`` below it, so a
 window already reconstructed that well (a clean window passed through) stops pulling on the weights
 instead of dominating the batch (the log's gradient grows as the error shrinks). Optional terms, each the same log error power of another view:
-- distillation: lambda times the loss against the teacher's output;
+- distillation: lambda times the loss against the teacher's output; with ``kd_where_teacher_helps``
+  only over the windows whose teacher output is closer to the clean target than the conditioned input
+  itself (a noise-free window, or one the teacher harms, is taught by the target alone);
 - low band (weight nu): the error below LOW_BAND_HZ alone, which holds the isoelectric level and the
   ST segment in place (a shift there is a small part of the full-band error but what a clinician reads);
 - parity (with fake quantization, weight mu): the rounded network's output against the float network's
@@ -53,6 +55,7 @@ class TrainSettings:
     batch_size: int = 32
     learning_rate: float = 3e-3
     kd_weight: float = 0.0  # lambda; 0 trains without distillation
+    kd_where_teacher_helps: bool = False  # distil only the windows the teacher improves (module docstring)
     patience: int = 12  # epochs without validation gain before stopping
     max_minutes: float = 0.0  # wall-clock budget; 0 = none
     seed: int = 0
@@ -63,13 +66,24 @@ class TrainSettings:
     micro_batches: int = 1  # forward passes per process and step, each on its share of the batch
 
 
-def _log_power(error_power: torch.Tensor, target: torch.Tensor, ceiling_db: float) -> torch.Tensor:
+def _log_power(error_power: torch.Tensor, target: torch.Tensor, ceiling_db: float,
+               windows: torch.Tensor | None = None) -> torch.Tensor:
+    """Mean log error power over the batch's windows, or over those where ``windows`` (same shape as
+    ``error_power``) is true, normalised by the batch size (so a term over fewer windows weighs less)."""
     floor = (target.detach() ** 2).sum(dim=-1) * 10.0 ** (-ceiling_db / 10.0) + LOSS_EPS
-    return (10.0 * torch.log10(error_power + floor)).mean()
+    per_window = 10.0 * torch.log10(error_power + floor)
+    return per_window.mean() if windows is None else (per_window * windows).sum() / per_window.numel()
 
 
-def log_error_loss(estimate: torch.Tensor, target: torch.Tensor, ceiling_db: float = TrainSettings.snr_ceiling_db) -> torch.Tensor:
-    return _log_power(((estimate - target) ** 2).sum(dim=-1), target, ceiling_db)
+def log_error_loss(estimate: torch.Tensor, target: torch.Tensor, ceiling_db: float = TrainSettings.snr_ceiling_db,
+                   windows: torch.Tensor | None = None) -> torch.Tensor:
+    return _log_power(((estimate - target) ** 2).sum(dim=-1), target, ceiling_db, windows)
+
+
+def teacher_helps(taught: np.ndarray, network_input: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """(n, 1) bool: the teacher's output is nearer the target than the network input is (all (n, T), in
+    the same normalised units): distillation can only add to these windows."""
+    return (snr_db(target, taught) > snr_db(target, network_input))[:, None]
 
 
 def low_band_error_loss(estimate: torch.Tensor, target: torch.Tensor, ceiling_db: float = TrainSettings.snr_ceiling_db,
@@ -127,7 +141,9 @@ def batch_loss(forward: nn.Module, mode: str, noisy: np.ndarray, clean: np.ndarr
         loss = loss + settings.low_band_weight * low_band_error_loss(estimate, target, ceiling)
     if teacher is not None and settings.kd_weight > 0:
         taught = predict(teacher, noisy) / scale
-        loss = loss + settings.kd_weight * log_error_loss(estimate, torch.from_numpy(taught)[:, None], ceiling)
+        windows = (torch.from_numpy(teacher_helps(taught, normalized, clean / scale)).to(estimate.dtype)
+                   if settings.kd_where_teacher_helps else None)
+        loss = loss + settings.kd_weight * log_error_loss(estimate, torch.from_numpy(taught)[:, None], ceiling, windows)
     if float_estimate is not None:
         loss = loss + settings.parity_weight * log_error_loss(estimate, float_estimate, ceiling)
     return loss

@@ -60,6 +60,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--parity-weight", type=float, default=0.0,
                    help="with --fake-quant: weight of the rounded-vs-float output term (model/train.py)")
     p.add_argument("--kd-weight", type=float, default=0.5, help="lambda of the distillation term (with --teacher)")
+    p.add_argument("--kd-where-teacher-helps", action="store_true",
+                   help="distil only the windows whose teacher output beats the input itself (model/train.py)")
     p.add_argument("--epochs", type=int, default=defaults.epochs)
     p.add_argument("--steps-per-epoch", type=int, default=defaults.steps_per_epoch)
     p.add_argument("--batch-size", type=int, default=defaults.batch_size)
@@ -157,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     settings = TrainSettings(epochs=args.epochs, steps_per_epoch=args.steps_per_epoch, batch_size=args.batch_size,
                              learning_rate=args.lr, kd_weight=args.kd_weight if teacher else 0.0,
+                             kd_where_teacher_helps=args.kd_where_teacher_helps,
                              patience=args.patience, max_minutes=args.max_minutes, seed=args.seed,
                              fake_quant=args.fake_quant, parity_weight=args.parity_weight,
                              low_band_weight=args.low_band_weight, snr_ceiling_db=args.snr_ceiling_db,

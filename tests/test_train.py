@@ -14,7 +14,7 @@ from ulde.model.datasets import clean_leads, noise_part
 from ulde.model.mixtures import PAPER, TrainingMixtures
 from ulde.model.networks import STUDENT, TEACHER, build
 from ulde.model.splits import load_splits
-from ulde.model.train import log_error_loss, low_band_error_loss
+from ulde.model.train import log_error_loss, low_band_error_loss, teacher_helps
 from ulde.model.train_cli import main
 
 
@@ -128,6 +128,33 @@ def test_a_bad_recipe_is_one_line(tmp_path, capsys, text, message):
     assert main(["--recipe", str(recipe), "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("ulde-train: error: recipe") and re.search(message, err)
+
+
+def test_cli_distils_only_where_the_teacher_helps(tmp_path, fixture_data, fixture_splits):
+    teacher = tmp_path / "teacher.pt"
+    save_checkpoint(teacher, build(TEACHER), {"role": "teacher"})
+    out = tmp_path / "run"
+    assert run(out, fixture_data, fixture_splits, "--teacher", str(teacher), "--kd-where-teacher-helps", "--epochs", "1") == 0
+    assert load_model(out / "best.pt")[1]["settings"]["kd_where_teacher_helps"] is True
+
+
+def test_the_teacher_helps_only_where_it_is_nearer_the_target_than_the_input():
+    rng = np.random.default_rng(0)
+    target = rng.standard_normal((3, 360))
+    noisy = target + 0.5 * rng.standard_normal((3, 360))
+    noisy[0] = target[0]  # a noise-free window: no teacher can beat it
+    taught = target + 0.1 * rng.standard_normal((3, 360))
+    taught[2] = target[2] + 2.0 * rng.standard_normal(360)  # a teacher that harms this window
+    assert teacher_helps(taught, noisy, target).tolist() == [[False], [True], [False]]
+
+
+def test_the_distillation_term_over_some_windows_counts_those_alone():
+    target = torch.ones(2, 1, 100)
+    estimate = target + torch.tensor([0.01, 1.0])[:, None, None]
+    first = torch.tensor([[1.0], [0.0]])
+    alone = log_error_loss(estimate[:1], target[:1], windows=torch.ones(1, 1))
+    assert torch.isclose(log_error_loss(estimate, target, windows=first), alone / 2)  # over the batch's 2 windows
+    assert torch.isclose(log_error_loss(estimate, target, windows=torch.ones(2, 1)), log_error_loss(estimate, target))
 
 
 def test_low_band_term_sees_only_the_error_below_2_hz():
