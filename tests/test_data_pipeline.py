@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import wfdb
 
+from tests.support import private_cache
 from ulde.model.datadir import DataDirError, resolve_data_dir
 from ulde.model.datasets import clean_leads, eval_set, noise_part
 from ulde.model.mixtures import DEVICE, PAPER, TrainingMixtures
@@ -83,6 +84,20 @@ def test_eval_set_is_reproducible_and_cached(fixture_data, fixture_splits):
     assert np.array_equal(first.noisy, second.noisy) and first.labels == second.labels
     assert not np.array_equal(first.noisy, other_seed.noisy)
     assert first.labels[0] == "A0016/I#0"
+
+
+def test_a_cache_write_in_progress_elsewhere_does_not_stop_another_process(fixture_data, fixture_splits, tmp_path):
+    """Two trainings started together fill the evaluation-set cache at once: each writes its own
+    temporary file, so another process's temporary file in the way changes nothing."""
+    records = load_splits(fixture_splits)["clean"]["cpsc2018"]["test"]
+    with private_cache(tmp_path):
+        expected = eval_set(fixture_data, "cpsc2018", records, "test", GROUPS[2], seed=7)
+        [cached] = tmp_path.glob("eval-*.npz")
+        cached.unlink()
+        (tmp_path / cached.name.replace(".npz", ".tmp.npz")).mkdir()  # the shared name the writers once used
+        (tmp_path / cached.name.replace(".npz", ".12345.tmp.npz")).write_bytes(b"half written by process 12345")
+        again = eval_set(fixture_data, "cpsc2018", records, "test", GROUPS[2], seed=7)
+        assert np.array_equal(again.noisy, expected.noisy) and cached.is_file()
 
 
 def test_missing_data_dir_names_the_problem_and_the_download(tmp_path, monkeypatch):
