@@ -37,3 +37,12 @@ def test_the_block_restores_stderr_when_it_raises(capfd):
     sys.stderr.write("after\n")
     sys.stderr.flush()
     assert capfd.readouterr().err.endswith("after\n")
+
+
+def test_without_an_in_memory_file_a_temporary_file_catches_it(monkeypatch, capfd):
+    import os
+
+    monkeypatch.delattr(os, "memfd_create", raising=False)  # macOS, Windows, or an older kernel
+    with quiet_routine_log():
+        os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\nnative warning\n")
+    assert capfd.readouterr().err == "native warning\n"
