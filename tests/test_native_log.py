@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -40,8 +41,6 @@ def test_the_block_restores_stderr_when_it_raises(capfd):
 
 
 def test_without_an_in_memory_file_a_temporary_file_catches_it(monkeypatch, capfd):
-    import os
-
     monkeypatch.delattr(os, "memfd_create", raising=False)  # macOS, Windows, or an older kernel
     with quiet_routine_log():
         os.write(2, b"INFO: Created TensorFlow Lite XNNPACK delegate for CPU.\nnative warning\n")
