@@ -62,6 +62,9 @@ def _latency(doc: dict) -> list[str]:
         out += ["## Latency per streamed minute (one thread)", "", m["method"], ""] + _timing_table(m, "ms")
         out += ["", "Real-time factor, 60 s / median CPU time (wall clock): " + "; ".join(
             f"{LABELS.get(k, k)} {m['realtime_factor_cpu'][k]:,.0f}x ({v:,.0f}x)" for k, v in m["realtime_factor"].items()), ""]
+        if "host_over_float" in m:
+            out += [f"int8 host graph / float per streamed minute (CPU time): {m['host_over_float']:.3f}x "
+                    f"({'gated for hosts with ' + m['dot_product'] if m['dot_product'] else 'recorded: AVX2-only host'}).", ""]
     if "streaming_overhead" in doc:
         s = doc["streaming_overhead"]
         out += ["## Streaming overhead", "", s["method"], "",
