@@ -3,9 +3,9 @@ and the pool's worker processes, never the process that imports the library."""
 
 from __future__ import annotations
 
+import platform
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,8 +16,7 @@ from tests.runtime_fixtures import ecg_like
 from ulde.allocator import keep_freed_memory
 from ulde.batch import Job, Settings, denoise_files
 
-GLIBC = sys.platform.startswith("linux") and subprocess.run(["ldd", "--version"], capture_output=True, text=True,
-                                                            check=False).stdout.lower().find("glibc") >= 0
+GLIBC = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt's thresholds are glibc's; elsewhere nothing is set")
