@@ -9,11 +9,12 @@ host's speed instead of the scaling: the faster the interpreter, the more the fi
 worker process weighs against a fixed amount of work (an archive of thousands of records amortizes it).
 The order of the two runs alternates from round to round, so a host that slows or speeds up over the
 minutes of the benchmark favours neither. The files live in RAM (/dev/shm) where the host has room
-there: on a 2-core virtual machine the kernel's write-back of the outputs to its virtual disk takes CPU from
-the workers and moved the speed-up between rounds (docs/archives.md); the benchmark measures how the
-denoising scales over cores, and says where the files were. Gate: 2 workers at least ARCHIVE_SPEEDUP_MIN times 1 worker,
-on a host with at least 2 usable cores. Memory: a fresh ``ulde-denoise`` on a 24 h .npy and a 24 h
-EDF+ record, peak RSS of that process (its ru_maxrss, read by a parent that runs nothing else).
+there: on a 2-core virtual machine the kernel's write-back of the outputs to its virtual disk takes CPU
+from the workers and moved the speed-up between rounds (docs/archives.md); the benchmark measures how
+the denoising scales over cores, and says where the files were. Gate: 2 workers at least
+ARCHIVE_SPEEDUP_MIN times 1 worker, on a host with at least 2 usable cores. Memory: a fresh
+``ulde-denoise`` on a 24 h .npy and a 24 h EDF+ record, peak RSS of that process (its ru_maxrss, read by
+a parent that runs nothing else).
 """
 
 from __future__ import annotations
@@ -84,7 +85,8 @@ def test_archive_throughput_scales_with_workers(artefacts, signal, results, tmp_
     keep_freed_memory()  # 1 worker runs here, as `ulde-denoise --jobs 1` runs in its own process, which sets it
     probe = tmp_path / "probe"
     probe.mkdir()
-    np.save(probe / "r.npy", tiled(signal, per_file))
+    record = tiled(signal, per_file)
+    np.save(probe / "r.npy", record)
     timed_run(probe, ["r.npy"], tmp_path / "warm-up", settings, 1)  # imports and the model loaded once
     files = archive_size(timed_run(probe, ["r.npy"], tmp_path / "warm-up", settings, 1))
     names = [f"r{i:04d}.npy" for i in range(files)]
@@ -92,7 +94,7 @@ def test_archive_throughput_scales_with_workers(artefacts, signal, results, tmp_
         bank = folder / "bank"
         bank.mkdir()
         for i, name in enumerate(names):
-            np.save(bank / name, np.roll(tiled(signal, per_file), i * 997))
+            np.save(bank / name, np.roll(record, i * 997))
         rounds = {1: [], 2: []}
         for turn in range(ROUNDS):
             for workers in (1, 2) if turn % 2 == 0 else (2, 1):
@@ -106,11 +108,11 @@ def test_archive_throughput_scales_with_workers(artefacts, signal, results, tmp_
     results.record("archive", {
         "method": f"ulde.batch.denoise_files over {files} .npy files of {ARCHIVE_MINUTES} min (real ECG tiled, "
                   f"360 Hz; as many as one worker needs {ONE_WORKER_SECONDS_MIN:g} s for, at least "
-                  f"{MIN_ARCHIVE_FILES}), the files and outputs in {storage}, with {artefacts.int8_tflite.name}, 1 and 2 worker processes (spawned, 1 interpreter "
-                  f"thread each; 1 worker runs in the calling process, as --jobs 1 does) alternated {ROUNDS} times, "
-                  f"each round in the other order; "
-                  f"throughput from the best round's wall clock, worker start-up included; speed-up = median of the "
-                  f"rounds' ratios.",
+                  f"{MIN_ARCHIVE_FILES}), the files and outputs in {storage}, with {artefacts.int8_tflite.name}, "
+                  f"1 and 2 worker processes (spawned, 1 interpreter thread each; 1 worker runs in the calling "
+                  f"process, as --jobs 1 does) alternated {ROUNDS} times, each round in the other order; throughput "
+                  f"from the best round's wall clock, worker start-up included; speed-up = median of the rounds' "
+                  f"ratios.",
         "files": files, "storage": storage, "samples": samples, "usable_cores": cores,
         "wall_seconds": {str(k): v for k, v in best.items()},
         "wall_seconds_per_round": {str(k): v for k, v in rounds.items()},

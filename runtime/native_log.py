@@ -52,7 +52,7 @@ def native_stderr(keep: Callable[[str], str]):
 
 def _scratch_file() -> io.BufferedRandom:
     """An anonymous file in memory where the system has one (Linux's memfd), else a temporary file:
-    tempfile and what it imports add about 0.75 MiB to a streaming process that needs nothing else of
+    tempfile and what it imports would stay resident in a streaming process that needs nothing else of
     them (the runtime's resident-memory bound, docs/runtime.md)."""
     if hasattr(os, "memfd_create"):
         try:
