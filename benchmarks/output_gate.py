@@ -5,8 +5,8 @@
 For each float checkpoint, on the validation records only (CPSC 2018 and MIT-BIH, 300 windows drawn per
 set, seed 0; NSTDB noise seed 7 as everywhere): each window's removed part ``e = (x - mean x) - y`` is
 multiplied by a gain g before it is subtracted, g = clip((hi - r) / (hi - lo), 0, 1), where r is the
-window's estimated input SNR 10 log10(sum y^2 / sum e^2) (runtime/quality.py's estimate, over the
-window). A window the model reads as clean (r >= hi) passes unchanged; one it reads as noisy (r <= lo)
+window's estimated input SNR (runtime/quality.py's estimate, the window as one block: kept over removed
+power, each about its mean). A window the model reads as clean (r >= hi) passes unchanged; one it reads as noisy (r <= lo)
 gets the model's full correction. Printed per checkpoint and gate: the mean SNR improvement on the
 paper's groups 1/2/3 (CPSC, MIT-BIH), the clean windows' output SNR against themselves (median / 5th
 percentile), and the SNR improvement at 0, 12, 24 and 30 dB per noise type (mean over both databases;
@@ -47,11 +47,15 @@ def validation_windows(data_dir: Path) -> dict[str, tuple[np.ndarray, np.ndarray
 
 
 def gated(noisy: np.ndarray, denoised: np.ndarray, gate: tuple[float, float] | None) -> np.ndarray:
+    """(n, T) denoised windows with the removed part scaled by the gate of each window's estimated SNR
+    (runtime/quality.py, the window as one block)."""
+    from ulde.runtime.quality import block_snr_db
+
     if gate is None:
         return denoised
     low, high = gate
     removed = noisy - noisy.mean(axis=1, keepdims=True) - denoised
-    estimate = 10 * np.log10(np.sum(denoised ** 2, axis=1, keepdims=True) / np.sum(removed ** 2, axis=1, keepdims=True))
+    estimate = block_snr_db(noisy, denoised, np.array([noisy.shape[1]]))[:, :1]
     return denoised + (1 - np.clip((high - estimate) / (high - low), 0, 1)) * removed
 
 
