@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 RESULTS_FORMAT = "ulde-benchmarks/1"
-SECTIONS = ("footprint", "latency_window", "int8_graphs", "int8_floor", "multi_lead", "latency_minute", "streaming_overhead", "low_latency", "memory", "parity",
+SECTIONS = ("footprint", "latency_window", "int8_graphs", "int8_vs_float_window", "int8_floor", "multi_lead", "latency_minute", "streaming_overhead", "low_latency", "memory", "parity",
             "streaming_parity", "archive")
 """Every section a complete run records (the README block is only rewritten from a complete run)."""
 
