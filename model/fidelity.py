@@ -31,6 +31,10 @@ PR_BASELINE_MS = (-90, -50)
 ST_MS = (100, 120)  # J + 60 ms with J = R + 40 ms
 T_SEARCH_MS = (150, 400)
 DC_OFFSETS_MV = (0.0, 5.0, -5.0, 50.0, -50.0, 300.0, -300.0)
+BASELINE_BAND_HZ = 2.0
+"""Clean-input change split at this frequency: below it the isoelectric level and what is left of the
+reference's own baseline wander after its 0.5 Hz high-pass (the band the issue located the old
+release's harm in), above it the waves' shapes."""
 UV_PER_MV = 1000.0
 
 
@@ -75,18 +79,30 @@ def _change_summary(change: np.ndarray) -> dict:
                    "median_bias_uv": float(np.median(change[:, i]))} for i, name in enumerate(BEAT_MEASURES)}
 
 
+def _above_baseline_band(change: np.ndarray) -> np.ndarray:
+    """The part of (n, T) changes above BASELINE_BAND_HZ (zero-phase 2nd-order Butterworth high-pass)."""
+    from scipy.signal import butter, sosfiltfilt
+
+    return sosfiltfilt(butter(2, BASELINE_BAND_HZ, "high", fs=SAMPLE_RATE_HZ, output="sos"), np.asarray(change, np.float64), axis=-1)
+
+
 def fidelity(denoisers: dict[str, Denoiser], clean: np.ndarray, noisy_sets: dict[str, EvalSet]) -> dict:
-    """Clean input passed through each denoiser (output SNR against the input; beat measures changed)
-    and each noise group's beat-measure error next to the raw noisy input's.
+    """Clean input passed through each denoiser (output SNR against the input, and counting only the
+    change above BASELINE_BAND_HZ; beat measures changed) and each noise group's beat-measure error next
+    to the raw noisy input's.
 
     ``noisy_sets`` must hold the same clean windows as ``clean`` (eval_set draws noise onto them)."""
     beats = find_beats(clean)
     truth = beat_measures(clean, clean, beats)
-    result = {"windows": int(len(clean)), "beats": int(len(truth)), "clean_input": {}, "noisy_error": {}}
+    result = {"windows": int(len(clean)), "beats": int(len(truth)), "baseline_band_hz": BASELINE_BAND_HZ,
+              "clean_input": {}, "noisy_error": {}}
     for name, denoise in denoisers.items():
         out = denoise(clean)
         snr = snr_db(clean, out)
+        above = snr_db(clean, clean - _above_baseline_band(clean - out))
         result["clean_input"][name] = {"snr_median_db": float(np.median(snr)), "snr_p5_db": float(np.percentile(snr, 5)),
+                                       "snr_change_above_baseline_band_median_db": float(np.median(above)),
+                                       "snr_change_above_baseline_band_p5_db": float(np.percentile(above, 5)),
                                        "beat_change": _change_summary(beat_measures(out, clean, beats) - truth)}
     for group, s in noisy_sets.items():
         if not np.array_equal(s.clean, clean):
