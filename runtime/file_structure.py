@@ -9,8 +9,9 @@ one (runtime/contract.py), so that its digest can be checked over the very bytes
 
 TFLite: every vector's length against the file size; every operator code, operator, tensor and buffer
 index; every constant buffer's size against its tensor's shape and type; every quantization table's
-length against the tensor's quantized dimension; each operator's inputs defined before use; the filter
-and bias shapes of convolutions and fully-connected layers. ONNX: the protobuf wire format of the
+length against the tensor's quantized dimension; each operator's inputs defined before use; the number
+of inputs and outputs of the operators ulde's graphs use; the filter and bias shapes of convolutions and
+fully-connected layers. ONNX: the protobuf wire format of the
 ModelProto's top level and of its graph (every tag, varint and length), and the metadata entries.
 A file that passes is well formed, not necessarily harmless: the contract's digest is what vouches
 for a ulde model (runtime/model_file.py).
@@ -33,6 +34,13 @@ _KNOWN_TENSOR_TYPES = set(range(20))
 _INTEGER_QUANTIZED = {3, 7, 9}  # UINT8, INT16, INT8
 # builtin operator codes whose weights are checked: (filter input, bias input, filter output-channel axis)
 _WEIGHTED_OPS = {3: (1, 2, 0), 4: (1, 2, 3), 9: (1, 2, 0), 67: (1, 3, 0)}  # CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV
+_ARITY = {0: (2, 2, 1), 2: (1, None, 1), 3: (2, 3, 1), 4: (2, 3, 1), 6: (1, 1, 1), 9: (2, 3, 1), 17: (1, 1, 1),
+          18: (2, 2, 1), 19: (1, 1, 1), 21: (1, 1, 1), 22: (1, 2, 1), 34: (2, 3, 1), 39: (2, 2, 1), 41: (2, 2, 1),
+          45: (4, 4, 1), 55: (2, 2, 1), 57: (2, 2, 1), 114: (1, 1, 1)}
+"""(fewest inputs, most inputs or None, outputs) that LiteRT's kernel for a builtin operator reads: ADD, CONCATENATION,
+CONV_2D, DEPTHWISE_CONV_2D, DEQUANTIZE, FULLY_CONNECTED, MAX_POOL_2D, MUL, RELU, RELU6, RESHAPE, PAD, TRANSPOSE, SUB,
+STRIDED_SLICE, MAXIMUM, MINIMUM, QUANTIZE (every operator ulde's graphs use, and a few more). A kernel's prepare
+checks the count, but an XNNPACK delegate inspecting the graph before it may read an input that is not there."""
 
 
 def is_tflite(data: bytes) -> bool:
@@ -139,6 +147,7 @@ class _TFLiteCheck:
                 if t in constant:
                     self.fail(f"{where} writes tensor {t}, which is a constant")
             available |= {t for t in outputs if t >= 0}
+            self._arity(codes[op.OpcodeIndex()], inputs, outputs, where)
             self._weights(codes[op.OpcodeIndex()], inputs, outputs, shapes, where)
         for i in range(graph.OutputsLength()):
             if graph.Outputs(i) not in available:
@@ -184,6 +193,15 @@ class _TFLiteCheck:
                 self.fail(f"{where}: {scales} per-channel scales do not match dimension {axis} of shape {shape}")
         if kind in _INTEGER_QUANTIZED and scales and not zeros:
             self.fail(f"{where}: quantized tensor without zero points")
+
+    def _arity(self, builtin: int, inputs: list[int], outputs: list[int], where: str) -> None:
+        if builtin not in _ARITY:
+            return
+        fewest, most, n_outputs = _ARITY[builtin]
+        if len(inputs) < fewest or (most is not None and len(inputs) > most) or len(outputs) != n_outputs:
+            expected = f"{fewest}" if most == fewest else f"{fewest} or more" if most is None else f"{fewest} to {most}"
+            self.fail(f"{where} (builtin operator {builtin}) has {len(inputs)} inputs and {len(outputs)} outputs; "
+                      f"its kernel reads {expected} inputs and writes {n_outputs}")
 
     def _weights(self, builtin: int, inputs: list[int], outputs: list[int], shapes: list, where: str) -> None:
         if builtin not in _WEIGHTED_OPS:

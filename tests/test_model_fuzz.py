@@ -39,6 +39,24 @@ def test_500_mutants_of_a_shipped_model_are_all_refused(tmp_path, name):
     _check_sealed(name, 500, tmp_path)
 
 
+def test_an_operator_with_the_wrong_number_of_inputs_is_refused_before_any_interpreter(tmp_path):
+    """A STRIDED_SLICE that reads 3 inputs instead of 4 (a mutant that crashed a process in the slow check
+    below, inside LiteRT, only in some memory layouts) is refused by the structural check."""
+    from ulde.export.tflite_graph import operator_name, pack_model, read_model, strip_contract
+    from ulde.runtime import Model, ModelFileError
+
+    shipped = shipped_file("ulde_int8.tflite")
+    model = read_model(strip_contract(shipped.read_bytes()))
+    graph = model.subgraphs[0]
+    index, op = next((i, op) for i, op in enumerate(graph.operators) if operator_name(model, op.opcodeIndex) == "STRIDED_SLICE")
+    op.inputs = op.inputs[:3]
+    bad = tmp_path / "three_inputs.tflite"
+    bad.write_bytes(pack_model(model, shipped.stat().st_size))
+    contract = dataclasses.replace(read_contract(shipped), digest=None)
+    with pytest.raises(ModelFileError, match=f"operator {index} .*has 3 inputs .*reads 4 inputs"):
+        Model(bad, contract=contract)
+
+
 @pytest.mark.slow
 def test_mutants_of_an_unsealed_model_under_a_passed_contract_never_crash(tmp_path):
     from ulde.export.tflite_graph import strip_contract
