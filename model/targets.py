@@ -25,7 +25,7 @@ INT8_LOSS_DB = 0.1
 FIDELITY_DATABASES = {"cpsc_test": "CPSC test", "mitdb_test": "MIT-BIH test", "ptbxl": "PTB-XL"}
 
 
-def _above_baseline_band(section: dict, clean: dict) -> str:
+def _above_baseline_band_note(section: dict, clean: dict) -> str:
     """The same two figures counting only the change above the baseline band, where the results have them."""
     if "snr_change_above_baseline_band_p5_db" not in clean:
         return ""
@@ -60,7 +60,7 @@ def target_rows(results: dict, name: str, float_name: str, parity: dict | None) 
             continue
         clean = section["clean_input"][name]
         rows.append(_row(f"{title}, clean input: output SNR vs input ≥ 30 dB median, ≥ 20 dB p5",
-                         f"{clean['snr_median_db']:.1f} / {clean['snr_p5_db']:.1f} dB{_above_baseline_band(section, clean)}",
+                         f"{clean['snr_median_db']:.1f} / {clean['snr_p5_db']:.1f} dB{_above_baseline_band_note(section, clean)}",
                          clean["snr_median_db"] >= CLEAN_SNR_MEDIAN_DB and clean["snr_p5_db"] >= CLEAN_SNR_P5_DB))
         st = clean["beat_change"]["st_j60"]
         rows.append(_row(f"{title}, clean input: ST change ≤ 10 µV median, ≤ 30 µV p90, |bias| ≤ 5 µV",
