@@ -22,6 +22,7 @@ import numpy as np
 
 from ulde.model.datasets import EvalSet
 from ulde.model.metrics import snr_db
+from ulde.model.records import remove_baseline
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 Denoiser = Callable[[np.ndarray], np.ndarray]
@@ -79,16 +80,9 @@ def _change_summary(change: np.ndarray) -> dict:
                    "median_bias_uv": float(np.median(change[:, i]))} for i, name in enumerate(BEAT_MEASURES)}
 
 
-def _above_baseline_band(change: np.ndarray) -> np.ndarray:
-    """The part of (n, T) changes above BASELINE_BAND_HZ (zero-phase 2nd-order Butterworth high-pass)."""
-    from scipy.signal import butter, sosfiltfilt
-
-    return sosfiltfilt(butter(2, BASELINE_BAND_HZ, "high", fs=SAMPLE_RATE_HZ, output="sos"), np.asarray(change, np.float64), axis=-1)
-
-
 def fidelity(denoisers: dict[str, Denoiser], clean: np.ndarray, noisy_sets: dict[str, EvalSet]) -> dict:
     """Clean input passed through each denoiser (output SNR against the input, and counting only the
-    change above BASELINE_BAND_HZ; beat measures changed) and each noise group's beat-measure error next
+    change above BASELINE_BAND_HZ, the same zero-phase high-pass as the reference's baseline removal; beat measures changed) and each noise group's beat-measure error next
     to the raw noisy input's.
 
     ``noisy_sets`` must hold the same clean windows as ``clean`` (eval_set draws noise onto them)."""
@@ -99,7 +93,7 @@ def fidelity(denoisers: dict[str, Denoiser], clean: np.ndarray, noisy_sets: dict
     for name, denoise in denoisers.items():
         out = denoise(clean)
         snr = snr_db(clean, out)
-        above = snr_db(clean, clean - _above_baseline_band(clean - out))
+        above = snr_db(clean, clean - remove_baseline(np.asarray(clean - out, np.float64), BASELINE_BAND_HZ, axis=-1))
         result["clean_input"][name] = {"snr_median_db": float(np.median(snr)), "snr_p5_db": float(np.percentile(snr, 5)),
                                        "snr_change_above_baseline_band_median_db": float(np.median(above)),
                                        "snr_change_above_baseline_band_p5_db": float(np.percentile(above, 5)),

@@ -61,10 +61,10 @@ def resample_to_model_rate(samples: np.ndarray, fs: float) -> np.ndarray:
     return sps.resample_poly(samples, ratio.numerator, ratio.denominator, axis=0)
 
 
-def remove_baseline(samples: np.ndarray) -> np.ndarray:
-    """Zero-phase 0.5 Hz Butterworth high-pass along axis 0 (360 Hz signals)."""
-    sos = sps.butter(BASELINE_FILTER_ORDER, BASELINE_HIGHPASS_HZ, btype="highpass", fs=SAMPLE_RATE_HZ, output="sos")
-    return sps.sosfiltfilt(sos, samples, axis=0)
+def remove_baseline(samples: np.ndarray, cutoff_hz: float = BASELINE_HIGHPASS_HZ, axis: int = 0) -> np.ndarray:
+    """Zero-phase Butterworth high-pass (0.5 Hz unless told) along ``axis`` (360 Hz signals)."""
+    sos = sps.butter(BASELINE_FILTER_ORDER, cutoff_hz, btype="highpass", fs=SAMPLE_RATE_HZ, output="sos")
+    return sps.sosfiltfilt(sos, samples, axis=axis)
 
 
 def load_clean_leads(folder: Path, record: str, expected_fs: float | None = None) -> list[Lead]:
