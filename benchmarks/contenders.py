@@ -38,14 +38,19 @@ def exported_models(artefacts: Artefacts) -> dict[str, Path]:
     return models
 
 
+def model_window_calls(models: dict[str, Path], window: np.ndarray) -> dict[str, Callable[[], object]]:
+    """One 10 s window (T,) float32 mV through ``Model.denoise_frames`` of each named model file."""
+    frames = np.ascontiguousarray(window, dtype=np.float32)[None, None]  # (1 frame, 1 lead, T), as a stream hands them
+    return {name: (lambda m=Model(path): m.denoise_frames(frames)) for name, path in models.items()}
+
+
 def window_contenders(artefacts: Artefacts, network, window: np.ndarray) -> dict[str, Callable[[], object]]:
     """One 10 s window (T,) float32 mV through each contender."""
     from ulde.model.baselines import bandpass
     from ulde.model.inference import predict
 
     frame = np.ascontiguousarray(window, dtype=np.float32)[None]  # (1, T)
-    frames = frame[None]  # (1 frame, 1 lead, T), as a float32 stream hands its frames to the model
-    calls = {name: (lambda m=Model(path): m.denoise_frames(frames)) for name, path in exported_models(artefacts).items()}
+    calls = model_window_calls(exported_models(artefacts), window)
     calls["torch_eager"] = lambda: predict(network, frame, batch_size=1)
     calls["bandpass"] = lambda: bandpass(frame)
     return calls

@@ -19,7 +19,8 @@ from ai_edge_litert.interpreter import Interpreter
 from benchmarks.bounds import (HOST_INT8_OVER_FLOAT_TARGET, HOST_OVER_MCU_INT8_MAX, MIN_RUNS_NOTE, REALTIME_FACTOR_MIN,
                                STREAMING_OWN_WORK_MAX_US_PER_CALL)
 from benchmarks.collector import require
-from benchmarks.contenders import exported_models, minute_contenders, streaming_and_bare, window_contenders
+from benchmarks.contenders import (exported_models, minute_contenders, model_window_calls, streaming_and_bare,
+                                   window_contenders)
 from benchmarks.environment import cpu_flags
 from benchmarks.mac_rate import PROBE_MACS, int8_convolution_probe
 from benchmarks.timing import MIN_RUNS, interleaved
@@ -72,10 +73,8 @@ def test_int8_host_graph_against_float_per_window(artefacts, signal, results):
     """Issue 16's per-window target: the int8 host graph against float TFLite on one real 10 s window
     through ``Model.denoise_frames``, the two files alone, interleaved (each call follows the other
     file's). Gated on hosts with an int8 dot product, recorded on AVX2-only ones (bounds.py)."""
-    frames = np.ascontiguousarray(signal[:WINDOW_SAMPLES], dtype=np.float32)[None, None]
-    models = {"tflite_int8": Model(artefacts.int8_tflite), "tflite_float": Model(artefacts.float_tflite)}
-    timings = interleaved({name: (lambda m=model: m.denoise_frames(frames)) for name, model in models.items()},
-                          WINDOW_RUNS, WARMUP)
+    models = {"tflite_int8": artefacts.int8_tflite, "tflite_float": artefacts.float_tflite}
+    timings = interleaved(model_window_calls(models, signal[:WINDOW_SAMPLES]), WINDOW_RUNS, WARMUP)
     timings.check_single_threaded()
     stats = timings.summary()
     ratio = stats["tflite_int8"]["cpu_median_ms"] / stats["tflite_float"]["cpu_median_ms"]
