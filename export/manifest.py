@@ -13,8 +13,7 @@ from pathlib import Path
 
 from ulde.model.checkpoint import file_sha256
 from ulde.model.provenance import provenance
-from ulde.export.variants import TEN_SECOND
-from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
+from ulde.export.variants import Variant
 
 MANIFEST_FILE = "manifest.json"
 MANIFEST_FORMAT = "ulde-export-manifest/1"
@@ -39,15 +38,16 @@ def describe_file(path: Path, **details) -> dict:
     return {"bytes": path.stat().st_size, "sha256": file_sha256(path), **details}
 
 
-def build_manifest(checkpoint: dict, artefacts: dict[str, dict], sections: dict) -> dict:
+def build_manifest(checkpoint: dict, artefacts: dict[str, dict], rate_hz: int, ten_second: Variant, sections: dict) -> dict:
     """``checkpoint``: path, sha256, config, meta; ``artefacts``: file name -> describe_file(...) entry;
-    ``sections``: further top-level entries (calibration, parity, micro, onnx, converters)."""
+    ``rate_hz`` and ``ten_second``: the models' rate and 10 s form; ``sections``: further top-level
+    entries (calibration, parity, micro, onnx, converters)."""
     return {
         "format": MANIFEST_FORMAT,
         **provenance(),
-        "sample_rate_hz": SAMPLE_RATE_HZ,
-        "window_samples": TEN_SECOND.window,
-        "recommended_hop_samples": TEN_SECOND.hop,
+        "sample_rate_hz": rate_hz,
+        "window_samples": ten_second.window,
+        "recommended_hop_samples": ten_second.hop,
         "checkpoint": checkpoint,
         "artefacts": dict(sorted(artefacts.items())),
         **sections,

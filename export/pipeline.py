@@ -24,8 +24,8 @@ from ulde.export.calibration import calibration_windows, parity_sets
 from ulde.export.manifest import build_manifest, describe_file, write_manifest
 from ulde.export.onnx_contract import embed_onnx_contract
 from ulde.export.onnx_export import INPUT_NAME, OUTPUT_NAME, export_onnx, io_shape
-from ulde.export.variants import LOW_LATENCY, TEN_SECOND, Variant
-from ulde.model.checkpoint import CheckpointError, file_sha256, load_model, read_checkpoint
+from ulde.export.variants import Variant, variants_at
+from ulde.model.checkpoint import CheckpointError, file_sha256, load_model, read_checkpoint, trained_rate_hz
 from ulde.model.equalization import equalize_downsampling
 from ulde.model.fusion import ExtremaHead, inference_form
 from ulde.model.networks import NoiseEstimator
@@ -34,7 +34,6 @@ from ulde.runtime.contract import ModelContract
 from ulde.runtime.model import Model
 from ulde.runtime.model_file import read_contract
 from ulde.runtime.normalization import Levels, normalize
-from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 ONNX_FILE, FLOAT_FILE, INT8_FILE = "ulde.onnx", "ulde_float.tflite", "ulde_int8.tflite"
 HOST_INT8_FILE = "ulde_int8_host.tflite"
@@ -75,18 +74,20 @@ def run_export(options: ExportOptions) -> dict:
     if checkpoint["meta"].get("role") == "teacher" and not options.allow_teacher:
         raise CheckpointError(f"{options.checkpoint} is a teacher ({model.config.name}, meta role 'teacher'), not a "
                               "student for devices; --allow-teacher exports it anyway")
+    rate = trained_rate_hz(checkpoint["meta"])  # the contract's rate: the one the network was trained at
+    ten_second, low_latency = variants_at(rate)
     stage = staging.make_staging(options.out)
     try:
-        calibration = calibration_windows(options.data_dir)
-        parity_data = parity_sets(options.data_dir)
+        calibration = calibration_windows(options.data_dir, rate)
+        parity_data = parity_sets(options.data_dir, rate)
         sections, artefacts, reports = {}, {}, []
-        for variant in (TEN_SECOND, LOW_LATENCY):
-            section, files, report = _export_variant(stage, variant, model, calibration[0], parity_data, options)
+        for variant in (ten_second, low_latency):
+            section, files, report = _export_variant(stage, variant, model, calibration[0], parity_data, options, rate)
             sections[variant] = section
             artefacts.update(files)
             reports.append((variant, report))
-        manifest = build_manifest(checkpoint, artefacts, {
-            **sections[TEN_SECOND], "calibration": calibration[1], "low_latency": sections[LOW_LATENCY]})
+        manifest = build_manifest(checkpoint, artefacts, rate, ten_second, {
+            **sections[ten_second], "calibration": calibration[1], "low_latency": sections[low_latency]})
         manifest["export_seconds"] = round(time.perf_counter() - started, 1)
         write_manifest(manifest, stage)
         messages = [f"{variant.name} model: {m}" for variant, report in reports if (m := parity.failure_message(report))]
@@ -109,7 +110,7 @@ def _checkpoint(path: Path) -> tuple:
 
 
 def _export_variant(stage: Path, variant: Variant, model, calibration: np.ndarray, parity_data: tuple,
-                    options: ExportOptions) -> tuple[dict, dict, dict]:
+                    options: ExportOptions, rate_hz: int) -> tuple[dict, dict, dict]:
     """Write one form's files into ``stage``: (its manifest sections, its artefact entries, its parity report)."""
     work = stage / f".work{variant.suffix}"
     work.mkdir()
@@ -126,19 +127,19 @@ def _export_variant(stage: Path, variant: Variant, model, calibration: np.ndarra
 
     float_bytes, int8_bytes, converters = convert(tflite_source, work, network_calibration if options.int8 else None)
     float_trimmed = tflite_graph.trim(float_bytes, INPUT_NAME, OUTPUT_NAME)
-    contract_terms = model_contract(mode, tflite_graph.io_tensors(float_trimmed), variant)
+    contract_terms = model_contract(mode, tflite_graph.io_tensors(float_trimmed), variant, rate_hz)
     float_path.write_bytes(tflite_graph.embed_contract(float_trimmed, contract_terms))
     if options.int8:
         tflite_graph.require_full_integer(int8_bytes)
         converter_graph = tflite_graph.trim(int8_bytes, INPUT_NAME, OUTPUT_NAME)
-        int8_terms = model_contract(mode, tflite_graph.io_tensors(converter_graph), variant)
+        int8_terms = model_contract(mode, tflite_graph.io_tensors(converter_graph), variant, rate_hz)
         converted_path = work / "converter_int8.tflite"  # what the two forms are checked against
         forms = ((converted_path, converter_graph), (int8_path, mcu_graph(converter_graph)), (host_path, host_graph(converter_graph)))
         for path, data in forms:
             path.write_bytes(tflite_graph.embed_contract(data, int8_terms))
     else:
         int8_path = host_path = None
-    embed_onnx_contract(onnx_path, model_contract(mode, _onnx_io(variant.window), variant))
+    embed_onnx_contract(onnx_path, model_contract(mode, _onnx_io(variant.window), variant, rate_hz))
     sets, parity_info = parity_data
     outputs: dict[str, dict] = {}
     for group, _, noisy, _ in sets:
@@ -176,12 +177,12 @@ def _export_variant(stage: Path, variant: Variant, model, calibration: np.ndarra
     return sections, artefacts, report
 
 
-def model_contract(mode: str, io: dict, variant: Variant = TEN_SECOND) -> ModelContract:
-    """The contract of an exported file: ulde's sample rate, the variant's window and framing, the network's
+def model_contract(mode: str, io: dict, variant: Variant, rate_hz: int) -> ModelContract:
+    """The contract of an exported file: the network's sample rate, the variant's window and framing, its
     conditioning ``mode``, a noise estimate as output, and the file's I/O encoding (``io``:
     tflite_graph.io_tensors' form); not yet sealed."""
     encodings = tflite_graph.io_encodings(io)
-    return ModelContract(sample_rate_hz=SAMPLE_RATE_HZ, **variant.contract_terms(), input_conditioning=mode,
+    return ModelContract(sample_rate_hz=rate_hz, **variant.contract_terms(), input_conditioning=mode,
                          output_kind="noise_estimate", input_tensor=encodings["input"], output_tensor=encodings["output"])
 
 

@@ -1,6 +1,8 @@
 """The two forms of the network one export writes: the 10 s overlap-add model and the low-latency
 overlap-save model (runtime/framing.py), with what differs between them: the window, the framing,
-the file names, and how evaluation windows become the model's inputs and back."""
+the file names, and how evaluation windows become the model's inputs and back. Both at the rate the
+network was trained at (``variants_at``): the 10 s window is 10 s of that rate, the low-latency frames
+are the same samples at any rate (they follow the network's receptive field, counted in samples)."""
 
 from __future__ import annotations
 
@@ -12,10 +14,9 @@ import numpy as np
 from ulde.model.inference import kept_outputs, low_latency_frames
 from ulde.runtime.framing import OVERLAP_ADD, OVERLAP_SAVE, framing_latency
 from ulde.runtime.normalization import Levels
-from ulde.runtime.signal_spec import (LOW_LATENCY_CONDITIONING_SPAN_SAMPLES, LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START,
-                                     LOW_LATENCY_WINDOW_SAMPLES, WINDOW_SAMPLES)
+from ulde.runtime.signal_spec import (LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START, LOW_LATENCY_WINDOW_SAMPLES,
+                                     SAMPLE_RATE_HZ, window_samples_at)
 
-RECOMMENDED_HOP_SAMPLES = WINDOW_SAMPLES // 2  # 1800 samples (5 s): each sample is seen in two windows
 LOW_LATENCY_SUBSAMPLE = 16
 """Low-latency calibration and TFLM run: every 16th frame of the windows' frames (a frame every 2.8 s,
 still hundreds of frames); parity uses every frame."""
@@ -58,7 +59,7 @@ class Variant:
         LOW_LATENCY_SUBSAMPLE-th with ``subsample``)."""
         if not self.kept_start:
             return windows, None
-        frames, levels = low_latency_frames(windows)
+        frames, levels = low_latency_frames(windows, self.conditioning_span)
         step = LOW_LATENCY_SUBSAMPLE if subsample else 1
         return (np.ascontiguousarray(frames.reshape(-1, self.window)[::step]),
                 Levels(*(np.ascontiguousarray(part.reshape(-1, 1)[::step]) for part in levels)))
@@ -72,6 +73,14 @@ class Variant:
         return kept_outputs(run(*self.inputs(windows)).reshape(n, -1, self.window)).reshape(n, -1)[:, :length]
 
 
-TEN_SECOND = Variant("10 s", WINDOW_SAMPLES, RECOMMENDED_HOP_SAMPLES, 0, "")
-LOW_LATENCY = Variant("low-latency", LOW_LATENCY_WINDOW_SAMPLES, LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START,
-                      "_low_latency", LOW_LATENCY_CONDITIONING_SPAN_SAMPLES)
+def variants_at(rate_hz: int) -> tuple[Variant, Variant]:
+    """(the 10 s form, the low-latency form) of a network trained at ``rate_hz``. The 10 s form's
+    recommended hop is half its window (each sample seen in two windows); the low-latency frames'
+    conditioning spans one 10 s window (runtime/signal_spec.py)."""
+    window = window_samples_at(rate_hz)
+    return (Variant("10 s", window, window // 2, 0, ""),
+            Variant("low-latency", LOW_LATENCY_WINDOW_SAMPLES, LOW_LATENCY_HOP_SAMPLES, LOW_LATENCY_KEPT_START,
+                    "_low_latency", window))
+
+
+TEN_SECOND, LOW_LATENCY = variants_at(SAMPLE_RATE_HZ)

@@ -14,6 +14,8 @@ import torch
 
 from ulde.model.networks import UNet1d, UNetConfig, build
 from ulde.runtime.errors import first_line
+from ulde.runtime.resampling import MAX_RATE_HZ, MIN_RATE_HZ
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 SHIPPED_STUDENT = "student.pt"
 MAX_PARAMETERS = 10_000_000
@@ -78,6 +80,17 @@ def load_model(path: Path) -> tuple[UNet1d, dict]:
     model = build(config)
     model.load_state_dict(weights)
     return model.eval(), payload["meta"]
+
+
+def trained_rate_hz(meta: dict) -> int:
+    """The sample rate a checkpoint's network was trained at (``ulde-train --sample-rate-hz``; checkpoints
+    from before that setting were all trained at 360 Hz)."""
+    settings = meta.get("settings")
+    rate = settings.get("sample_rate_hz", SAMPLE_RATE_HZ) if isinstance(settings, dict) else SAMPLE_RATE_HZ
+    if isinstance(rate, bool) or not isinstance(rate, int) or not MIN_RATE_HZ <= rate <= MAX_RATE_HZ:
+        raise CheckpointError(f"checkpoint meta: settings.sample_rate_hz must be a whole number of Hz in "
+                              f"{MIN_RATE_HZ:g}..{MAX_RATE_HZ:g}, got {rate!r}")
+    return rate
 
 
 def shipped_checkpoint() -> Path:

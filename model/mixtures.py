@@ -72,31 +72,32 @@ class TrainingMixtures:
     """Random clean crops plus random noise, drawn from ``distribution`` afresh for every batch."""
 
     def __init__(self, leads_by_database: dict[str, list[Lead]], noise: dict[str, np.ndarray],
-                 distribution: MixtureDistribution = PAPER):
+                 distribution: MixtureDistribution = PAPER, window: int = WINDOW_SAMPLES):
+        self.window = window  # samples per training window (the leads' and the noise's rate)
         self.databases = [[lead.signal for lead in leads] for leads in leads_by_database.values() if leads]
         if not self.databases:
             raise ValueError("no clean leads to train on")
         self.position_p = []  # per database: every crop position equally likely
         for signals in self.databases:
-            lengths = np.array([len(s) - WINDOW_SAMPLES + 1 for s in signals], dtype=np.float64)
+            lengths = np.array([len(s) - window + 1 for s in signals], dtype=np.float64)
             self.position_p.append(lengths / lengths.sum())
         self.noise = noise
         self.distribution = distribution
 
     def clean_crops(self, rng: np.random.Generator, size: int) -> np.ndarray:
-        clean = np.empty((size, WINDOW_SAMPLES), dtype=np.float32)
+        clean = np.empty((size, self.window), dtype=np.float32)
         database = rng.integers(0, len(self.databases), size=size)
         for row, d in enumerate(database):
             signals = self.databases[d]
             i = rng.choice(len(signals), p=self.position_p[d])
-            start = rng.integers(0, len(signals[i]) - WINDOW_SAMPLES + 1)
-            clean[row] = signals[i][start : start + WINDOW_SAMPLES]
+            start = rng.integers(0, len(signals[i]) - self.window + 1)
+            clean[row] = signals[i][start : start + self.window]
         return clean
 
     def noise_for(self, rng: np.random.Generator, clean: np.ndarray) -> np.ndarray:
         """Noise for each clean window, drawn as the distribution says (zeros for its clean windows)."""
         d, size = self.distribution, len(clean)
-        excerpts = draw_noise(rng, self.noise, size)
+        excerpts = draw_noise(rng, self.noise, size, self.window)
         kind_p = np.asarray(d.kind_weights, dtype=np.float64) / sum(d.kind_weights)
         kind = rng.choice(len(NOISE_KINDS), size=size, p=kind_p)
         group_of_row = rng.integers(0, len(d.groups), size=size)
@@ -116,7 +117,7 @@ class TrainingMixtures:
         return noise
 
     def batch(self, rng: np.random.Generator, size: int) -> tuple[np.ndarray, np.ndarray]:
-        """(noisy, clean), each (size, WINDOW_SAMPLES) float32 in mV."""
+        """(noisy, clean), each (size, window) float32 in mV."""
         d = self.distribution
         clean = self.clean_crops(rng, size)
         noise = self.noise_for(rng, clean)

@@ -5,7 +5,8 @@ which is minus the output SNR up to a constant per window: minimising it maximis
 improvement, the headline metric. The floor is the target's power ``snr_ceiling_db`` below it, so a
 window already reconstructed that well (a clean window passed through) stops pulling on the weights
 instead of dominating the batch (the log's gradient grows as the error shrinks). Optional terms, each the same log error power of another view:
-- distillation: lambda times the loss against the teacher's output; with ``kd_where_teacher_helps``
+- distillation: lambda times the loss against the teacher's output (a teacher trained at another rate
+  than the student's windows sees them resampled to its rate, model/inference.py); with ``kd_where_teacher_helps``
   only over the windows whose teacher output is closer to the clean target than the conditioned input
   itself (a noise-free window, or one the teacher harms, is taught by the target alone);
 - low band (weight nu): the error below LOW_BAND_HZ alone, which holds the isoelectric level and the
@@ -37,7 +38,7 @@ from ulde.model.datasets import EvalSet
 from ulde.model.distributed import barrier, from_main, ranks_from_env, shares, wrap
 from ulde.model.mixtures import TrainingMixtures
 from ulde.model.fake_quant import FakeQuant
-from ulde.model.inference import predict
+from ulde.model.inference import predict, predict_at_rate
 from ulde.model.metrics import snr_db
 from ulde.model.networks import UNet1d
 from ulde.runtime.normalization import normalize
@@ -64,6 +65,8 @@ class TrainSettings:
     low_band_weight: float = 0.0  # nu: error below LOW_BAND_HZ
     snr_ceiling_db: float = 40.0  # output SNR beyond which a window's loss stops falling
     micro_batches: int = 1  # forward passes per process and step, each on its share of the batch
+    sample_rate_hz: int = SAMPLE_RATE_HZ  # the rate of the training windows (and of the model trained)
+    teacher_rate_hz: int = SAMPLE_RATE_HZ  # the rate the teacher was trained at: it sees the windows resampled to it
 
 
 def _log_power(error_power: torch.Tensor, target: torch.Tensor, ceiling_db: float,
@@ -138,9 +141,9 @@ def batch_loss(forward: nn.Module, mode: str, noisy: np.ndarray, clean: np.ndarr
     ceiling = settings.snr_ceiling_db
     loss = log_error_loss(estimate, target, ceiling)
     if settings.low_band_weight > 0:
-        loss = loss + settings.low_band_weight * low_band_error_loss(estimate, target, ceiling)
+        loss = loss + settings.low_band_weight * low_band_error_loss(estimate, target, ceiling, settings.sample_rate_hz)
     if teacher is not None and settings.kd_weight > 0:
-        taught = predict(teacher, noisy) / scale
+        taught = predict_at_rate(teacher, noisy, settings.sample_rate_hz, settings.teacher_rate_hz) / scale
         windows = (torch.from_numpy(teacher_helps(taught, normalized, clean / scale)).to(estimate.dtype)
                    if settings.kd_where_teacher_helps else None)
         loss = loss + settings.kd_weight * log_error_loss(estimate, torch.from_numpy(taught)[:, None], ceiling, windows)

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ulde.model.checkpoint import CheckpointError, load_model
+from ulde.model.checkpoint import CheckpointError, load_model, trained_rate_hz
 from ulde.model.datadir import DataDirError, resolve_data_dir
 from ulde.model.datasets import clean_leads, clean_windows, eval_set, noise_part
 from ulde.model.distributed import process_group, ranks_from_env
@@ -23,6 +23,8 @@ from ulde.model.records import RecordError
 from ulde.model.splits import load_splits, split_hash
 from ulde.model.train import TrainSettings, ValidationSets, train
 from ulde.runtime.normalization import NORMALIZATION_MODES
+from ulde.runtime.resampling import MAX_RATE_HZ, MIN_RATE_HZ
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, window_samples_at
 
 CLEAN_DATABASES = ("cpsc2018", "mitdb")
 VAL_SEED = 1
@@ -50,6 +52,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="override the distribution's weights of paper groups / single types / random mixtures")
     p.add_argument("--databases", default=",".join(CLEAN_DATABASES),
                    help="clean databases to train on, comma-separated (their training records only)")
+    p.add_argument("--sample-rate-hz", type=int, default=SAMPLE_RATE_HZ,
+                   help="train a model for signals at this rate: records and noise are resampled to it, windows "
+                        "are 10 s of it (rounded down to the total stride); the checkpoint records it and "
+                        "ulde-export writes it into the model's contract")
     p.add_argument("--low-band-weight", type=float, default=0.0, help="weight of the error-below-2-Hz term (model/train.py)")
     p.add_argument("--snr-ceiling-db", type=float, default=defaults.snr_ceiling_db,
                    help="output SNR beyond which a window's loss stops falling (model/train.py)")
@@ -82,6 +88,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--ablation trains a student variant from scratch (no --init)")
     if args.parity_weight and not args.fake_quant:
         p.error("--parity-weight needs --fake-quant")
+    if not MIN_RATE_HZ <= args.sample_rate_hz <= MAX_RATE_HZ:  # the rates a device stream may have
+        p.error(f"--sample-rate-hz must lie in {MIN_RATE_HZ:g}..{MAX_RATE_HZ:g} Hz, got {args.sample_rate_hz}")
     return args
 
 
@@ -95,18 +103,19 @@ def _subset(n: int, size: int) -> np.ndarray:
     return np.sort(np.random.default_rng(VAL_SEED).permutation(n)[:size])
 
 
-def validation_sets(data_dir: Path, val_records: dict[str, list[str]], per_group: int) -> ValidationSets:
-    """Fixed validation windows of every database with validation records: per noise group a
-    deterministic subset of ``per_group`` windows, and as many clean windows passed through as they are."""
+def validation_sets(data_dir: Path, val_records: dict[str, list[str]], per_group: int,
+                    rate_hz: int = SAMPLE_RATE_HZ) -> ValidationSets:
+    """Fixed validation windows at ``rate_hz`` of every database with validation records: per noise group
+    a deterministic subset of ``per_group`` windows, and as many clean windows passed through as they are."""
     noisy, clean = [], []
     for database, records in val_records.items():
         if not records:
             continue
         for group in GROUPS:
-            full = eval_set(data_dir, database, records, "val", group, VAL_SEED)
+            full = eval_set(data_dir, database, records, "val", group, VAL_SEED, rate_hz=rate_hz)
             keep = _subset(len(full.clean), per_group)
             noisy.append(type(full)(full.clean[keep], full.noisy[keep], [full.labels[i] for i in keep]))
-        windows = clean_windows(clean_leads(data_dir, database, records))[0]
+        windows = clean_windows(clean_leads(data_dir, database, records, rate_hz), window_samples_at(rate_hz))[0]
         clean.append(windows[_subset(len(windows), per_group)])
     if not noisy:
         raise ValueError(f"no validation records in {sorted(val_records)}")
@@ -143,7 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         data_dir = resolve_data_dir(args.data_dir)
         splits = load_splits(args.splits)["clean"]
-        teacher = load_model(args.teacher)[0] if args.teacher else None
+        teacher, teacher_meta = load_model(args.teacher) if args.teacher else (None, {})
+        teacher_rate = trained_rate_hz(teacher_meta)  # a teacher at another rate sees resampled windows
         torch.manual_seed(args.seed)  # a fresh network's initial weights follow the seed too
         model, init_meta = load_model(args.init) if args.init else (build(network_config(args)), {})
         changes = {k: v for k, v in (("activation", args.activation), ("input_normalization", args.input_normalization)) if v}
@@ -151,9 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         overrides = {k: v for k, v in (("clean_fraction", args.clean_fraction),
                                        ("kind_weights", args.kind_weights and tuple(args.kind_weights))) if v is not None}
         distribution = replace(DISTRIBUTIONS[args.distribution], **overrides)
-        leads = {db: clean_leads(data_dir, db, splits[db]["train"]) for db in args.databases}
-        mixtures = TrainingMixtures(leads, noise_part(data_dir, "train"), distribution)
-        val_sets = validation_sets(data_dir, {db: splits[db]["val"] for db in args.databases}, args.val_windows)
+        rate = args.sample_rate_hz
+        leads = {db: clean_leads(data_dir, db, splits[db]["train"], rate) for db in args.databases}
+        mixtures = TrainingMixtures(leads, noise_part(data_dir, "train", rate), distribution, window_samples_at(rate))
+        val_sets = validation_sets(data_dir, {db: splits[db]["val"] for db in args.databases}, args.val_windows, rate)
     except (DataDirError, RecordError, CheckpointError, ValueError) as exc:
         print(f"ulde-train: error: {exc}", file=sys.stderr)
         return 1
@@ -163,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                              patience=args.patience, max_minutes=args.max_minutes, seed=args.seed,
                              fake_quant=args.fake_quant, parity_weight=args.parity_weight,
                              low_band_weight=args.low_band_weight, snr_ceiling_db=args.snr_ceiling_db,
-                             micro_batches=args.micro_batches)
+                             micro_batches=args.micro_batches, sample_rate_hz=args.sample_rate_hz,
+                             teacher_rate_hz=teacher_rate)
     role = "teacher" if args.role == "teacher" else ("student-kd" if teacher or init_meta.get("role") == "student-kd" else "student")
     meta = {"role": role, "split_sha256": split_hash(args.splits), "train_databases": args.databases,
             "distribution": distribution.to_dict(), **provenance(),

@@ -6,16 +6,23 @@ Every other module takes these numbers from here: no bare 360 or 3600 elsewhere.
 SAMPLE_RATE_HZ = 360
 """Sampling rate of every signal the network sees (MIT-BIH / NSTDB native rate), in Hz."""
 
-WINDOW_SECONDS = 10
-WINDOW_SAMPLES = SAMPLE_RATE_HZ * WINDOW_SECONDS  # 3600 samples per model call
-
 NETWORK_LEVELS = 4
 """Number of stride-2 downsamplings in the U-net encoder."""
 
 TOTAL_STRIDE = 2**NETWORK_LEVELS  # 16: input lengths must be multiples of this
 
-if WINDOW_SAMPLES % TOTAL_STRIDE:
-    raise ImportError(f"window {WINDOW_SAMPLES} is not a multiple of the total stride {TOTAL_STRIDE}")
+WINDOW_SECONDS = 10
+
+
+def window_samples_at(rate_hz: float) -> int:
+    """A model window at ``rate_hz``: WINDOW_SECONDS of samples, rounded down to a multiple of the
+    total stride (3600 at 360 Hz; 2496 at 250 Hz, for a model trained at a device's own rate)."""
+    return int(rate_hz * WINDOW_SECONDS) // TOTAL_STRIDE * TOTAL_STRIDE
+
+
+WINDOW_SAMPLES = window_samples_at(SAMPLE_RATE_HZ)  # 3600 samples per model call
+if WINDOW_SAMPLES != SAMPLE_RATE_HZ * WINDOW_SECONDS:
+    raise ImportError(f"{WINDOW_SECONDS} s at {SAMPLE_RATE_HZ} Hz is not a multiple of the total stride {TOTAL_STRIDE}")
 
 LOW_LATENCY_WINDOW_SAMPLES = 496
 LOW_LATENCY_HOP_SAMPLES = 64

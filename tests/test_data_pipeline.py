@@ -14,7 +14,7 @@ from ulde.model.metrics import snr_db
 from ulde.model.noise import GROUPS, group_by_name, mix_noise, scale_to_snr
 from ulde.model.records import RecordError, load_clean_leads, remove_baseline
 from ulde.model.splits import load_splits
-from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, WINDOW_SAMPLES
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ, TOTAL_STRIDE, WINDOW_SAMPLES, window_samples_at
 
 
 def test_cpsc_leads_are_resampled_to_360_hz_one_signal_per_lead(fixture_data):
@@ -186,3 +186,24 @@ def test_a_bad_distribution_is_refused(changes):
 
     with pytest.raises(ValueError):
         replace(DEVICE, **changes)
+
+
+@pytest.mark.parametrize("rate", [100, 125, 128, 200, 250, 256, 360, 500, 512, 1000])
+def test_a_window_at_any_device_rate_is_ten_seconds_cut_to_the_total_stride(rate):
+    window = window_samples_at(rate)
+    assert window % TOTAL_STRIDE == 0 and 0 <= rate * 10 - window < TOTAL_STRIDE
+    assert window_samples_at(360) == WINDOW_SAMPLES == 3600 and window_samples_at(250) == 2496
+
+
+def test_data_for_a_model_at_another_rate_is_resampled_leads_and_noise_alike(fixture_data, fixture_splits):
+    records = load_splits(fixture_splits)["clean"]["cpsc2018"]["test"]
+    native, at_250 = clean_leads(fixture_data, "cpsc2018", records), clean_leads(fixture_data, "cpsc2018", records, 250)
+    assert [lead.lead for lead in at_250] == [lead.lead for lead in native]
+    assert all(abs(len(b.signal) - len(a.signal) * 250 / 360) <= 1 for a, b in zip(native, at_250))
+    noise, noise_250 = noise_part(fixture_data, "train"), noise_part(fixture_data, "train", 250)
+    assert all(abs(len(noise_250[k]) - len(noise[k]) * 250 / 360) <= 2 for k in noise)
+    # the same noise at 250 Hz: its power is kept (NSTDB noise has little above 125 Hz)
+    assert np.isclose(np.mean(noise_250["ma"] ** 2), np.mean(noise["ma"] ** 2), rtol=0.05)
+    windows = eval_set(fixture_data, "cpsc2018", records, "test", GROUPS[0], seed=7, rate_hz=250)
+    assert windows.noisy.shape[1] == windows.clean.shape[1] == 2496
+    assert not np.array_equal(windows.noisy, eval_set(fixture_data, "cpsc2018", records, "test", GROUPS[0], seed=7).noisy[:, :2496])

@@ -254,3 +254,39 @@ def test_the_shipped_student_passes_the_default_int8_gate_on_the_shipped_sets(tm
         assert report["passed"] and report["max_int8_loss_db"] == SHIPPED_SETS_MAX_INT8_LOSS_DB
         assert all(row["int8_loss_db"] <= SHIPPED_SETS_MAX_INT8_LOSS_DB for row in report["groups"].values())
 
+
+
+def test_a_checkpoint_trained_at_a_device_rate_exports_models_of_that_rate(tmp_path, untrained_checkpoint, monkeypatch):
+    """ulde-train --sample-rate-hz 250 records the rate; the export's contracts, windows, calibration and
+    parity windows follow it, and the runtime streams 250 Hz through it without resampling."""
+    monkeypatch.delenv("ULDE_DATA", raising=False)
+    from ulde.model.checkpoint import load_model, save_checkpoint
+    from ulde.runtime import StreamingDenoiser, denoise
+
+    network, _ = load_model(untrained_checkpoint)
+    checkpoint = tmp_path / "student_250.pt"
+    save_checkpoint(checkpoint, network, {"role": "untrained test student", "settings": {"sample_rate_hz": 250}})
+    out = tmp_path / "at250"
+    assert main(["--ckpt", str(checkpoint), "--out", str(out)]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert (manifest["sample_rate_hz"], manifest["window_samples"], manifest["recommended_hop_samples"]) == (250, 2496, 1248)
+    assert manifest["calibration"]["sample_rate_hz"] == manifest["parity"]["sample_rate_hz"] == 250
+    assert manifest["calibration"]["window_samples"] == 2496
+    ten_second, low_latency = (read_contract(out / form.file("ulde_float.tflite")) for form in FORMS.values())
+    assert (ten_second.sample_rate_hz, ten_second.window_samples) == (250.0, 2496)
+    assert (low_latency.sample_rate_hz, low_latency.window_samples, low_latency.conditioning_span) == (250.0, LOW_LATENCY.window, 2496)
+    stream = StreamingDenoiser(out / "ulde_float.tflite", sample_rate_hz=250)
+    assert stream.latency_seconds == pytest.approx(2495 / 250)  # the model's own framing: no resampler in the path
+    x = np.random.default_rng(0).normal(scale=0.3, size=30 * 250).astype(np.float32)
+    assert denoise(x, out / "ulde_float.tflite", sample_rate_hz=250).shape == x.shape
+
+
+def test_a_checkpoint_with_a_malformed_training_rate_is_refused(tmp_path, untrained_checkpoint, capsys):
+    from ulde.model.checkpoint import load_model, save_checkpoint
+
+    network, _ = load_model(untrained_checkpoint)
+    checkpoint = tmp_path / "odd.pt"
+    save_checkpoint(checkpoint, network, {"role": "student", "settings": {"sample_rate_hz": "fast"}})
+    assert main(["--ckpt", str(checkpoint), "--out", str(tmp_path / "x")]) == 1
+    assert "settings.sample_rate_hz must be a whole number of Hz in 100..1000, got 'fast'" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -11,7 +11,7 @@ import torch
 
 from ulde.model.checkpoint import load_model, save_checkpoint
 from ulde.model.datasets import clean_leads, noise_part
-from ulde.model.mixtures import PAPER, TrainingMixtures
+from ulde.model.mixtures import DEVICE, PAPER, TrainingMixtures
 from ulde.model.networks import STUDENT, TEACHER, build
 from ulde.model.splits import load_splits
 from ulde.model.train import log_error_loss, low_band_error_loss, teacher_helps
@@ -171,3 +171,54 @@ def test_the_loss_stops_falling_at_the_snr_ceiling():
     at_ceiling = log_error_loss(target + 0.01, target, ceiling_db=40.0)  # 40 dB output SNR
     exact = log_error_loss(target, target, ceiling_db=40.0)
     assert torch.isclose(at_ceiling - exact, torch.tensor(10 * np.log10(2.0), dtype=at_ceiling.dtype), atol=1e-3)
+
+
+def test_cli_trains_a_model_at_a_device_rate_and_records_it(tmp_path, fixture_data, fixture_splits, capsys):
+    out = tmp_path / "at250"
+    assert run(out, fixture_data, fixture_splits, "--sample-rate-hz", "250", "--epochs", "1") == 0
+    _, meta = load_model(out / "best.pt")
+    assert meta["settings"]["sample_rate_hz"] == 250
+    assert run(tmp_path / "native", fixture_data, fixture_splits, "--epochs", "1") == 0
+    assert load_model(tmp_path / "native" / "best.pt")[1]["settings"]["sample_rate_hz"] == 360
+    with pytest.raises(SystemExit):
+        run(tmp_path / "x", fixture_data, fixture_splits, "--sample-rate-hz", "50")
+    assert "--sample-rate-hz must lie in 100..1000 Hz, got 50" in capsys.readouterr().err
+
+
+def test_training_windows_at_a_device_rate_are_ten_seconds_of_it(fixture_data, fixture_splits):
+    records = load_splits(fixture_splits)["clean"]["cpsc2018"]["train"]
+    mixtures = TrainingMixtures({"cpsc2018": clean_leads(fixture_data, "cpsc2018", records, 250)},
+                                noise_part(fixture_data, "train", 250), DEVICE, window=2496)
+    noisy, clean = mixtures.batch(np.random.default_rng(0), 6)
+    assert noisy.shape == clean.shape == (6, 2496)
+
+
+def test_a_teacher_at_another_rate_is_fed_and_read_at_its_own_rate():
+    """A 360 Hz network distilling a 250 Hz student: predict_at_rate resamples each window to 360 Hz and
+    back. Slow waves sampled at 250 Hz and resampled are the same waves sampled at 360 Hz (away from the
+    window's ends), so the route must give what the network gives on the 360 Hz waves, read at 250 Hz."""
+    from ulde.model.inference import predict, predict_at_rate
+
+    torch.manual_seed(0)
+    model = build(STUDENT)
+    t = np.arange(2496) / 250.0
+    windows = np.stack([np.sin(2 * np.pi * 1.2 * t), 0.5 * np.sin(2 * np.pi * 3.0 * t + 1.0)]).astype(np.float32)
+    same = predict_at_rate(model, windows, 250, 250)
+    assert np.array_equal(same, predict(model, windows))
+    other = predict_at_rate(model, windows, 250, 360)
+    assert other.shape == windows.shape and other.dtype == np.float32 and np.all(np.isfinite(other))
+    # what the 360 Hz network gives on the same waves sampled at 360 Hz, read back at the 250 Hz instants
+    t360 = np.arange(3600) / 360.0
+    direct = predict(model, np.stack([np.sin(2 * np.pi * 1.2 * t360), 0.5 * np.sin(2 * np.pi * 3.0 * t360 + 1.0)]).astype(np.float32))
+    at_250 = np.stack([np.interp(t, t360, row) for row in direct])
+    inner = slice(250, 2496 - 250)
+    assert np.max(np.abs(other[:, inner] - at_250[:, inner])) < 0.02 * np.max(np.abs(at_250))
+
+
+def test_cli_distils_a_student_at_a_device_rate_from_a_360_hz_teacher(tmp_path, fixture_data, fixture_splits):
+    teacher = tmp_path / "teacher.pt"
+    save_checkpoint(teacher, build(TEACHER), {"role": "teacher"})
+    out = tmp_path / "kd250"
+    assert run(out, fixture_data, fixture_splits, "--teacher", str(teacher), "--sample-rate-hz", "250", "--epochs", "1") == 0
+    _, meta = load_model(out / "best.pt")
+    assert meta["settings"]["sample_rate_hz"] == 250 and meta["settings"]["teacher_rate_hz"] == 360
