@@ -141,7 +141,7 @@ def test_install_replaces_a_previous_export_and_keeps_nothing_of_it(tmp_path):
 def test_int8_loss_over_the_limit_fails_and_leaves_the_target_untouched(tmp_path, capsys, monkeypatch, untrained_checkpoint):
     """The conversion itself is faked (the real one is exercised once per session in test_export_cli)."""
 
-    def fake_export_variant(stage, variant, network, calibration, parity_data, options):
+    def fake_export_variant(stage, variant, network, calibration, parity_data, options, rate_hz):
         (stage / variant.file("ulde_int8.tflite")).write_bytes(b"int8")
         loss = 0.8 if variant.kept_start else 0.1  # only the low-latency model fails
         report = {"passed": loss <= options.max_int8_loss_db, "max_int8_loss_db": options.max_int8_loss_db,

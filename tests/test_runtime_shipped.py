@@ -49,6 +49,21 @@ def test_shipped_models_stream_exactly_like_offline(name):
     assert np.array_equal(streamed, denoise(signal, path))
 
 
+@pytest.mark.parametrize("name", SHIPPED_FILES)
+def test_the_250_hz_models_take_250_hz_streams_as_they_come(name):
+    """runtime/models/250hz/: the student trained at 250 Hz (docs/runtime.md). Its contract says 250 Hz,
+    so a 250 Hz stream reaches it without the resamplers, exactly as offline."""
+    path = shipped_file(f"250hz/{name}")
+    contract = read_contract(path)
+    assert contract.sample_rate_hz == 250 and contract.input_conditioning == "mean-peak"
+    assert contract.window_samples == (496 if contract.low_latency else 2496)
+    d = StreamingDenoiser(path, sample_rate_hz=250)
+    assert d.latency_samples == contract.latency_samples  # the model's framing alone: no resampler delay
+    signal = ecg_like(3 * 2496 + 77, seed=14, leads=2)
+    streamed = np.concatenate([d.process(signal[i : i + 700]) for i in range(0, len(signal), 700)] + [d.flush()])
+    assert np.array_equal(streamed, denoise(signal, path, sample_rate_hz=250, low_latency=contract.low_latency))
+
+
 @pytest.mark.parametrize("int8_form", ["ulde_int8_host", "ulde_int8"])
 @pytest.mark.parametrize("suffix", ["", "_low_latency"])
 def test_int8_tflite_and_float_onnx_agree(suffix, int8_form):
