@@ -213,6 +213,9 @@ def test_a_teacher_at_another_rate_is_fed_and_read_at_its_own_rate():
     at_250 = np.stack([np.interp(t, t360, row) for row in direct])
     inner = slice(250, 2496 - 250)
     assert np.max(np.abs(other[:, inner] - at_250[:, inner])) < 0.02 * np.max(np.abs(at_250))
+    # an electrode offset changes nothing (the resampler's phases would ripple it by 0.2 mV at 300 mV)
+    for offset in (-300.0, 300.0):
+        assert np.max(np.abs(predict_at_rate(model, windows + np.float32(offset), 250, 360) - other)) < 1e-3
 
 
 def test_cli_distils_a_student_at_a_device_rate_from_a_360_hz_teacher(tmp_path, fixture_data, fixture_splits):
