@@ -11,3 +11,7 @@ COMMON=(student --init model/checkpoints/student.pt --teacher model/checkpoints/
 run() { name=$1; shift; .venv/bin/ulde-train "${COMMON[@]}" "$@" --out runs/q/$name > runs/q/$name.log 2>&1; }
 mkdir -p runs/q
 run native250_kd_s41 --sample-rate-hz 250 & run native360_kd_s41 --sample-rate-hz 360; wait
+# Its 250 Hz run was discarded: model/inference.py's predict_at_rate then fed the teacher windows whose
+# offset the resampler rippled (fixed in 6a91a76). The shipped 250 Hz student is the rerun through the
+# fixed route, `ulde-train --recipe model/recipes/student_250hz.toml` (model/checkpoints/native_rate/).
+# The 360 Hz run (no resampling) is unaffected: ablations/student_native360_kd_s41.pt.
