@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ulde.model.baselines import bandpass, classical_denoisers
-from ulde.model.checkpoint import CheckpointError, file_sha256, load_model, shipped_checkpoint
+from ulde.model.checkpoint import CheckpointError, file_sha256, load_model, shipped_checkpoint, trained_rate_hz
 from ulde.model.datadir import DataDirError, list_records, resolve_data_dir
 from ulde.model.evaluate import group_sets, robustness, score, stress_sets
 from ulde.model.fidelity import fidelity, offset_invariance
@@ -19,6 +19,7 @@ from ulde.model.inference import predict, predict_record
 from ulde.model.qrs_detection import stress_qrs
 from ulde.runtime import denoise, denoise_windows
 from ulde.runtime.errors import ModelFileError
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 from ulde.model.records import RecordError
 from ulde.model.report import render
 from ulde.model.splits import load_splits
@@ -43,6 +44,9 @@ def network_denoisers(paths: list[Path]) -> tuple[dict, dict, dict]:
     denoisers, records, facts = {}, {}, {}
     for path in paths:
         model, meta = load_model(path)
+        if (rate := trained_rate_hz(meta)) != SAMPLE_RATE_HZ:
+            raise CheckpointError(f"{path} was trained at {rate} Hz; ulde-eval scores {SAMPLE_RATE_HZ} Hz models on "
+                                  f"{SAMPLE_RATE_HZ} Hz windows (at a device's rate: python -m benchmarks.native_rate)")
         settings = meta.get("settings") or {}
         training = ("distilled" if settings.get("kd_weight") else "not distilled") if settings else meta.get("role", "network")
         fine_tuning = ", int8-aware" if settings.get("fake_quant") else ""

@@ -51,6 +51,16 @@ def test_bad_checkpoint_is_one_line(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("ulde-eval: error: checkpoint")
 
 
+def test_a_checkpoint_trained_at_another_rate_is_refused_not_scored_on_360_hz_windows(tmp_path, capsys):
+    at_250 = tmp_path / "s250.pt"
+    save_checkpoint(at_250, build(STUDENT), {"role": "student", "settings": {"sample_rate_hz": 250}})
+    assert main(["--ckpt", str(at_250), "--data-dir", str(FIXTURE_DATA), "--splits", str(FIXTURE_SPLITS),
+                 "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("ulde-eval: error:") and "was trained at 250 Hz; ulde-eval scores 360 Hz models" in err
+    assert not (tmp_path / "out").exists()
+
+
 def test_fidelity_section_measures_clean_input_and_beats(results):
     section = json.loads((results / "results.json").read_text())["fidelity"]["cpsc_test"]
     assert section["beats"] > 10  # the fixture's test windows hold real beats NeuroKit2 finds
