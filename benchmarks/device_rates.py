@@ -23,6 +23,7 @@ from benchmarks.measurement_cli import run_measurement
 from benchmarks.streaming_quality import lead_runs
 from ulde.model.datasets import EVAL_SEED
 from ulde.runtime import denoise
+from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
 
 RATES = (125, 250, 500, 1000)
 DATABASES = ("cpsc2018", "mitdb")
@@ -37,25 +38,37 @@ def improvement_db(model: Path, clean: np.ndarray, noisy: np.ndarray, rate: floa
     return snr_db(clean, denoise(noisy, model, sample_rate_hz=rate)) - snr_db(clean, noisy)
 
 
-def measure(model: Path, data_dir: Path, rates=RATES, databases=DATABASES) -> dict:
+def lead_signals(data_dir: Path, database: str, group) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(clean, noisy) at 360 Hz per test lead of ``database``: its consecutive windows with ``group``'s
+    noise (seed 7) as one signal."""
+    from ulde.model.datasets import eval_set
+    from ulde.model.splits import load_splits
+
+    s = eval_set(data_dir, database, load_splits()["clean"][database]["test"], "test", group, EVAL_SEED)
+    return [(s.clean[run].reshape(-1), s.noisy[run].reshape(-1)) for run in lead_runs(s.labels)]
+
+
+def as_recorded_at(signal: np.ndarray, rate: int) -> np.ndarray:
+    """A 360 Hz signal as a device at ``rate`` would have recorded it (scipy's polyphase resampler), float64."""
     from scipy.signal import resample_poly
 
-    from ulde.model.datasets import eval_set
+    ratio = Fraction(rate, SAMPLE_RATE_HZ)
+    return resample_poly(signal.astype(np.float64), ratio.numerator, ratio.denominator)
+
+
+def measure(model: Path, data_dir: Path, rates=RATES, databases=DATABASES) -> dict:
     from ulde.model.noise import GROUPS
-    from ulde.model.splits import load_splits
 
     result = {"model": str(model), "split": "test", "seed": EVAL_SEED, "rates_hz": list(rates), "databases": {}}
     for database in databases:
-        records = load_splits()["clean"][database]["test"]
         rows = {}
         for group in GROUPS:
-            s = eval_set(data_dir, database, records, "test", group, EVAL_SEED)
-            signals = [(s.clean[run].reshape(-1), s.noisy[run].reshape(-1)) for run in lead_runs(s.labels)]
-            row = {"lead_signals": len(signals), "native_db": float(np.mean([improvement_db(model, c, x, 360) for c, x in signals]))}
+            signals = lead_signals(data_dir, database, group)
+            row = {"lead_signals": len(signals),
+                   "native_db": float(np.mean([improvement_db(model, c, x, SAMPLE_RATE_HZ) for c, x in signals]))}
             for rate in rates:
-                ratio = Fraction(rate, 360)
-                to_rate = lambda v: resample_poly(v.astype(np.float64), ratio.numerator, ratio.denominator)  # noqa: E731
-                row[f"{rate}_hz_db"] = float(np.mean([improvement_db(model, to_rate(c), to_rate(x), rate) for c, x in signals]))
+                row[f"{rate}_hz_db"] = float(np.mean([improvement_db(model, as_recorded_at(c, rate), as_recorded_at(x, rate), rate)
+                                                      for c, x in signals]))
             rows[group.name] = row
         result["databases"][database] = rows
     return result

@@ -20,17 +20,15 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.device_rates import improvement_db, snr_db
+from benchmarks.device_rates import as_recorded_at, improvement_db, snr_db, lead_signals
 from benchmarks.environment import cpu_flags
-from benchmarks.streaming_quality import lead_runs
 from benchmarks.timing import MIN_RUNS, interleaved
 from ulde.model.datasets import EVAL_SEED
-from ulde.runtime import Model, StreamingDenoiser, denoise
+from ulde.runtime import StreamingDenoiser, denoise
 
 DATABASES = ("cpsc2018", "mitdb")
 CLEAN_SEGMENT_SECONDS = 10
@@ -39,19 +37,10 @@ TIMED_SECONDS = 60
 
 def device_signals(data_dir: Path, database: str, rate: int) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """Per NSTDB group, and "clean" (the noise-free leads), (clean, noisy) lead signals at ``rate``."""
-    from scipy.signal import resample_poly
-
-    from ulde.model.datasets import eval_set
     from ulde.model.noise import GROUPS
-    from ulde.model.splits import load_splits
 
-    ratio = Fraction(rate, 360)
-    to_rate = lambda v: resample_poly(v.astype(np.float64), ratio.numerator, ratio.denominator)  # noqa: E731
-    records = load_splits()["clean"][database]["test"]
-    signals = {}
-    for group in GROUPS:
-        s = eval_set(data_dir, database, records, "test", group, EVAL_SEED)
-        signals[group.name] = [(to_rate(s.clean[run].reshape(-1)), to_rate(s.noisy[run].reshape(-1))) for run in lead_runs(s.labels)]
+    signals = {group.name: [(as_recorded_at(c, rate), as_recorded_at(x, rate)) for c, x in lead_signals(data_dir, database, group)]
+               for group in GROUPS}
     signals["clean"] = [(c, c) for c, _ in signals[GROUPS[0].name]]
     return signals
 
@@ -86,7 +75,8 @@ def cost(models: list[Path], signal: np.ndarray, rate: int) -> dict:
     cpu = timings.summary()
     result = {}
     for model in models:
-        stream, contract = streams[str(model)], Model(model).contract
+        stream = streams[str(model)]
+        contract = stream.contract
         calls = contract.sample_rate_hz / stream.hop_samples
         result[str(model)] = {
             "model_rate_hz": contract.sample_rate_hz, "window_samples": contract.window_samples,
@@ -98,8 +88,10 @@ def cost(models: list[Path], signal: np.ndarray, rate: int) -> dict:
 
 def measure(models: list[Path], data_dir: Path, rate: int) -> dict:
     result = {"rate_hz": rate, "split": "test", "seed": EVAL_SEED, "cpu_flags": cpu_flags(), "databases": {}}
+    timed = None  # the first noisy lead signal, for the cost
     for database in DATABASES:
         signals = device_signals(data_dir, database, rate)
+        timed = signals["group1"][0][1] if timed is None else timed
         rows = {}
         for model in models:
             row = {group: float(np.mean([improvement_db(model, c, x, rate) for c, x in pairs]))
@@ -107,8 +99,7 @@ def measure(models: list[Path], data_dir: Path, rate: int) -> dict:
             row["clean"] = clean_passthrough_db(model, signals["clean"], rate)
             rows[str(model)] = row
         result["databases"][database] = rows
-    first_noisy = device_signals(data_dir, DATABASES[0], rate)["group1"][0][1]
-    result["cost"] = cost(models, np.tile(first_noisy, -(-TIMED_SECONDS * rate // len(first_noisy))), rate)
+    result["cost"] = cost(models, np.tile(timed, -(-TIMED_SECONDS * rate // len(timed))), rate)
     return result
 
 

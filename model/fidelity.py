@@ -82,8 +82,8 @@ def _change_summary(change: np.ndarray) -> dict:
 
 def fidelity(denoisers: dict[str, Denoiser], clean: np.ndarray, noisy_sets: dict[str, EvalSet]) -> dict:
     """Clean input passed through each denoiser (output SNR against the input, and counting only the
-    change above BASELINE_BAND_HZ, the same zero-phase high-pass as the reference's baseline removal; beat measures changed) and each noise group's beat-measure error next
-    to the raw noisy input's.
+    change above BASELINE_BAND_HZ, the same zero-phase high-pass as the reference's baseline removal;
+    beat measures changed) and each noise group's beat-measure error next to the raw noisy input's.
 
     ``noisy_sets`` must hold the same clean windows as ``clean`` (eval_set draws noise onto them)."""
     beats = find_beats(clean)
