@@ -13,6 +13,11 @@ instead of dominating the batch (the log's gradient grows as the error shrinks).
   ST segment in place (a shift there is a small part of the full-band error but what a clinician reads);
 - parity (with fake quantization, weight mu): the rounded network's output against the float network's
   on the same batch, training the float model that ships as the reference to agree with its int8 export.
+With ``partial_span_fraction`` > 0 that share of each batch's windows is conditioned as a low-latency
+stream conditions its frames during its first 10 s, when its conditioning span holds less than a window
+(runtime/normalization.py): the offset removed is the mean of a random part of the window only
+(``partial_span_levels``), so the network learns to leave out the rest of the offset, which it would
+otherwise pass through as a baseline shift.
 Each epoch is a fixed number of freshly mixed batches (split over torchrun's processes and over
 ``micro_batches`` forward passes, model/distributed.py), then validation on fixed windows: the mean SNR
 improvement over the noisy validation sets, less any shortfall of the clean validation windows' median
@@ -41,8 +46,8 @@ from ulde.model.fake_quant import FakeQuant
 from ulde.model.inference import predict, predict_at_rate
 from ulde.model.metrics import snr_db
 from ulde.model.networks import UNet1d
-from ulde.runtime.normalization import normalize
-from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
+from ulde.runtime.normalization import Levels, normalize, span_levels
+from ulde.runtime.signal_spec import LOW_LATENCY_WINDOW_SAMPLES, SAMPLE_RATE_HZ
 
 LOSS_EPS = 1e-6  # mV^2 summed over a window: keeps the log finite for an all-zero target
 LOW_BAND_HZ = 2.0
@@ -67,6 +72,7 @@ class TrainSettings:
     micro_batches: int = 1  # forward passes per process and step, each on its share of the batch
     sample_rate_hz: int = SAMPLE_RATE_HZ  # the rate of the training windows (and of the model trained)
     teacher_rate_hz: int = SAMPLE_RATE_HZ  # the rate the teacher was trained at: it sees the windows resampled to it
+    partial_span_fraction: float = 0.0  # share of windows whose offset is the mean of a part of them (module docstring)
 
 
 def _log_power(error_power: torch.Tensor, target: torch.Tensor, ceiling_db: float,
@@ -101,6 +107,25 @@ def low_band_error_loss(estimate: torch.Tensor, target: torch.Tensor, ceiling_db
     return _log_power(low_power, target, ceiling_db)
 
 
+def partial_span_levels(rng: np.random.Generator, noisy: np.ndarray, fraction: float,
+                        shortest: int = LOW_LATENCY_WINDOW_SAMPLES) -> Levels:
+    """The "mean-peak" levels of a batch of (n, T) windows, a share ``fraction`` of them drawn as a
+    low-latency stream's first 10 s conditions its frames: the offset is the mean of a random contiguous
+    part of the window (``shortest`` samples, one frame, up to all T, the length and then the start
+    uniform), the peak max|x - offset| over the whole window, so the network input stays within +-1 as
+    in the runtime. The other windows get their own levels."""
+    noisy = np.asarray(noisy, dtype=np.float64)
+    levels = span_levels(noisy)
+    window = noisy.shape[-1]
+    for row in np.flatnonzero(rng.random(len(noisy)) < fraction):
+        length = int(rng.integers(min(shortest, window), window + 1))
+        start = int(rng.integers(0, window - length + 1))
+        offset = noisy[row, start : start + length].mean()
+        levels.offsets[row] = offset
+        levels.peaks[row] = np.abs(noisy[row] - offset).max()
+    return levels
+
+
 @dataclass(frozen=True)
 class ValidationSets:
     noisy: list[EvalSet]  # SNR improvement is averaged over their windows
@@ -133,9 +158,10 @@ class TrainingForward(nn.Module):
 
 
 def batch_loss(forward: nn.Module, mode: str, noisy: np.ndarray, clean: np.ndarray, teacher: UNet1d | None,
-               settings: TrainSettings) -> torch.Tensor:
-    """The training loss of one share of a batch (see the module docstring)."""
-    normalized, scale = normalize(noisy, mode)  # what the network works on
+               settings: TrainSettings, levels: Levels | None = None) -> torch.Tensor:
+    """The training loss of one share of a batch (see the module docstring); ``levels``: the conditioning's
+    offset and peak per window (``partial_span_levels``), None = each window's own."""
+    normalized, scale = normalize(noisy, mode, levels)  # what the network works on
     estimate, float_estimate = forward(torch.from_numpy(normalized)[:, None])
     target = torch.from_numpy(clean / scale)[:, None]
     ceiling = settings.snr_ceiling_db
@@ -171,6 +197,11 @@ def train(
         raise ValueError("distillation (kd_weight > 0) needs a teacher")
     if settings.parity_weight > 0 and not settings.fake_quant:
         raise ValueError("the parity term (parity_weight > 0) compares the rounded network with the float one: it needs fake_quant")
+    if not 0.0 <= settings.partial_span_fraction <= 1.0:
+        raise ValueError(f"partial_span_fraction is a share of windows in [0, 1], not {settings.partial_span_fraction}")
+    if settings.partial_span_fraction > 0 and model.config.input_normalization != "mean-peak":
+        raise ValueError("partial_span_fraction draws the offset of the 'mean-peak' conditioning: the network has "
+                         f"{model.config.input_normalization!r}")
     parts = shares(settings.batch_size, ranks, settings.micro_batches)
     if ranks.world > 1 and settings.micro_batches > 1:
         raise ValueError("micro_batches reproduces several processes in one: use one or the other")
@@ -201,10 +232,13 @@ def train(
         for _ in tqdm(range(settings.steps_per_epoch), desc=f"epoch {state['epoch'] + 1}/{settings.epochs}", leave=False,
                       disable=not ranks.main):
             noisy, clean = mixtures.batch(rng, settings.batch_size)  # the same global batch in every process
+            levels = (partial_span_levels(rng, noisy, settings.partial_span_fraction)
+                      if settings.partial_span_fraction > 0 else None)  # no draw otherwise: earlier runs replay exactly
             optimizer.zero_grad()
             step_loss = 0.0
             for rows in parts:
-                loss = batch_loss(forward, model.config.input_normalization, noisy[rows], clean[rows], teacher, settings) / len(parts)
+                loss = batch_loss(forward, model.config.input_normalization, noisy[rows], clean[rows], teacher, settings,
+                                  None if levels is None else levels.select(rows)) / len(parts)
                 loss.backward()
                 step_loss += loss.item()
             optimizer.step()

@@ -56,6 +56,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    help="train a model for signals at this rate: records and noise are resampled to it, windows "
                         "are 10 s of it (rounded down to the total stride); the checkpoint records it and "
                         "ulde-export writes it into the model's contract")
+    p.add_argument("--partial-span-fraction", type=float, default=0.0,
+                   help="share of windows whose removed offset is the mean of a random part of them, as a "
+                        "low-latency stream's first 10 s are conditioned (model/train.py)")
     p.add_argument("--low-band-weight", type=float, default=0.0, help="weight of the error-below-2-Hz term (model/train.py)")
     p.add_argument("--snr-ceiling-db", type=float, default=defaults.snr_ceiling_db,
                    help="output SNR beyond which a window's loss stops falling (model/train.py)")
@@ -88,6 +91,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         p.error("--ablation trains a student variant from scratch (no --init)")
     if args.parity_weight and not args.fake_quant:
         p.error("--parity-weight needs --fake-quant")
+    if not 0.0 <= args.partial_span_fraction <= 1.0:
+        p.error(f"--partial-span-fraction is a share of windows in [0, 1], got {args.partial_span_fraction}")
     if not MIN_RATE_HZ <= args.sample_rate_hz <= MAX_RATE_HZ:  # the rates a device stream may have
         p.error(f"--sample-rate-hz must lie in {MIN_RATE_HZ:g}..{MAX_RATE_HZ:g} Hz, got {args.sample_rate_hz}")
     return args
@@ -175,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                              fake_quant=args.fake_quant, parity_weight=args.parity_weight,
                              low_band_weight=args.low_band_weight, snr_ceiling_db=args.snr_ceiling_db,
                              micro_batches=args.micro_batches, sample_rate_hz=args.sample_rate_hz,
-                             teacher_rate_hz=teacher_rate)
+                             teacher_rate_hz=teacher_rate, partial_span_fraction=args.partial_span_fraction)
     role = "teacher" if args.role == "teacher" else ("student-kd" if teacher or init_meta.get("role") == "student-kd" else "student")
     meta = {"role": role, "split_sha256": split_hash(args.splits), "train_databases": args.databases,
             "distribution": distribution.to_dict(), **provenance(),

@@ -14,7 +14,8 @@ from ulde.model.datasets import clean_leads, noise_part
 from ulde.model.mixtures import DEVICE, PAPER, TrainingMixtures
 from ulde.model.networks import STUDENT, TEACHER, build
 from ulde.model.splits import load_splits
-from ulde.model.train import log_error_loss, low_band_error_loss, teacher_helps
+from ulde.model.train import log_error_loss, low_band_error_loss, partial_span_levels, teacher_helps
+from ulde.runtime.normalization import normalize, span_levels
 from ulde.model.train_cli import main
 
 
@@ -128,6 +129,38 @@ def test_a_bad_recipe_is_one_line(tmp_path, capsys, text, message):
     assert main(["--recipe", str(recipe), "--out", str(tmp_path / "o")]) == 1
     err = capsys.readouterr().err
     assert err.startswith("ulde-train: error: recipe") and re.search(message, err)
+
+
+def test_partial_span_levels_take_a_part_of_the_window_for_the_offset_and_all_of_it_for_the_peak():
+    rng = np.random.default_rng(0)
+    noisy = rng.normal(size=(64, 3600)) + np.linspace(-50, 50, 64)[:, None]  # offsets differ per window
+    own = span_levels(noisy)
+    untouched = partial_span_levels(np.random.default_rng(1), noisy, 0.0)
+    np.testing.assert_array_equal(untouched.offsets, own.offsets)
+    np.testing.assert_array_equal(untouched.peaks, own.peaks)
+    levels = partial_span_levels(np.random.default_rng(1), noisy, 1.0, shortest=496)
+    moved = (levels.offsets != own.offsets)[:, 0]
+    assert moved.sum() >= 60  # every window drawn (a part as long as the window keeps its own mean)
+    for row in np.flatnonzero(moved):  # the offset is the mean of some contiguous part of >= 496 samples
+        sums = np.concatenate(([0.0], np.cumsum(noisy[row])))
+        found = any(np.isclose((sums[length:] - sums[:-length]) / length, levels.offsets[row, 0]).any()
+                    for length in range(496, 3601))
+        assert found, row
+    network_input, _ = normalize(noisy, "mean-peak", levels)
+    assert np.abs(network_input).max() <= 1.0 + 1e-6  # the peak covers the whole window
+    some = partial_span_levels(np.random.default_rng(2), noisy, 0.25)
+    assert 4 <= ((some.offsets != own.offsets)[:, 0]).sum() <= 30
+
+
+def test_cli_trains_with_partial_span_conditioning_and_refuses_a_bad_share(tmp_path, fixture_data, fixture_splits, capsys):
+    init = tmp_path / "student.pt"
+    save_checkpoint(init, build(STUDENT), {"role": "student"})
+    out = tmp_path / "partial"
+    assert run(out, fixture_data, fixture_splits, "--init", str(init), "--partial-span-fraction", "0.5", "--epochs", "1") == 0
+    assert load_model(out / "best.pt")[1]["settings"]["partial_span_fraction"] == 0.5
+    with pytest.raises(SystemExit):
+        run(tmp_path / "x", fixture_data, fixture_splits, "--partial-span-fraction", "1.5")
+    assert "--partial-span-fraction is a share of windows in [0, 1], got 1.5" in capsys.readouterr().err
 
 
 def test_cli_distils_only_where_the_teacher_helps(tmp_path, fixture_data, fixture_splits):
