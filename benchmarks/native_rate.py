@@ -17,8 +17,6 @@ recorded).
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -26,6 +24,7 @@ import numpy as np
 
 from benchmarks.device_rates import as_recorded_at, improvement_db, snr_db, lead_signals
 from benchmarks.environment import cpu_flags
+from benchmarks.measurement_cli import run_rate_measurement
 from benchmarks.timing import MIN_RUNS, interleaved
 from ulde.model.datasets import EVAL_SEED
 from ulde.runtime import StreamingDenoiser, denoise
@@ -118,19 +117,7 @@ def table(result: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--data-dir", type=Path, default=None, help="PhysioNet data folder (default: $ULDE_DATA)")
-    p.add_argument("--rate", type=int, default=250, help="the device's sample rate, Hz")
-    p.add_argument("--model", type=Path, action="append", required=True, help="a model file (repeat to compare)")
-    p.add_argument("--out", type=Path, default=None, help="write the figures as JSON here")
-    args = p.parse_args(argv)
-    from ulde.model.datadir import resolve_data_dir
-
-    result = measure(args.model, resolve_data_dir(args.data_dir), args.rate)
-    print(table(result))
-    if args.out:
-        args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return 0
+    return run_rate_measurement(__doc__.splitlines()[0], measure, table, argv)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +40,21 @@ def lead_runs(labels: list[str]) -> list[np.ndarray]:
         current.append(i)
         previous = (lead, int(k))
     return runs + ([np.array(current)] if current else [])
+
+
+def streamed(denoise_signal: Callable[[np.ndarray], np.ndarray], labels: list[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """A window denoiser for windows labelled ``labels``: each lead's consecutive windows joined into one
+    float64 signal, denoised whole by ``denoise_signal`` (signal -> same-length signal), cut back."""
+    runs = lead_runs(labels)
+
+    def run(windows: np.ndarray) -> np.ndarray:
+        out = np.empty(windows.shape, dtype=np.float32)
+        for indices in runs:
+            signal = np.ascontiguousarray(windows[indices].reshape(-1), dtype=np.float64)
+            out[indices] = denoise_signal(signal).reshape(len(indices), -1)
+        return out
+
+    return run
 
 
 def offline(model: Path, noisy: np.ndarray) -> np.ndarray:
