@@ -63,12 +63,13 @@ def measure(model: Path | None, data_dir: Path, databases=DATABASES) -> dict:
     for database in databases:
         sets = group_sets(data_dir, database, load_splits()["clean"][database]["test"])
         first = next(iter(sets.values()))
-        denoisers = {mode: streamed(lambda x, mode=mode: denoise(x, paths[mode], low_latency=mode == "low-latency"), first.labels)
-                     for mode in MODES}
+        runs = lead_runs(first.labels)
+        denoisers = {mode: streamed(lambda x, mode=mode: denoise(x.astype(np.float64), paths[mode], low_latency=mode == "low-latency"),
+                                    runs) for mode in MODES}
         gains = {mode: {group: float(np.mean(snr_db(s.clean, run(s.noisy)) - snr_db(s.clean, s.noisy)))
                         for group, s in sets.items()} for mode, run in denoisers.items()}
         starts = np.zeros(len(first.labels), dtype=bool)
-        starts[[run[0] for run in lead_runs(first.labels)]] = True
+        starts[[run[0] for run in runs]] = True
         clean_snr = {mode: snr_db(first.clean, run(first.clean)) for mode, run in denoisers.items()}
         by_position = {mode: {"first_window_db": float(np.median(snr[starts])),
                               "later_windows_db": float(np.median(snr[~starts])) if (~starts).any() else None}

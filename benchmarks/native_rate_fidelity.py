@@ -24,7 +24,7 @@ import numpy as np
 
 from benchmarks.device_rates import as_recorded_at
 from benchmarks.measurement_cli import run_rate_measurement
-from benchmarks.streaming_quality import streamed
+from benchmarks.streaming_quality import lead_runs, streamed
 from ulde.model.datasets import EVAL_SEED
 from ulde.runtime import denoise
 from ulde.runtime.signal_spec import SAMPLE_RATE_HZ
@@ -64,8 +64,8 @@ def measure(models: list[Path], data_dir: Path, rate: int) -> dict:
     result = {"rate_hz": rate, "split": "test", "seed": EVAL_SEED, "fidelity": {}}
     for database in DATABASES:
         sets = group_sets(data_dir, database, load_splits()["clean"][database]["test"])
-        labels = next(iter(sets.values())).labels
-        windowed = {name: streamed(d, labels) for name, d in denoisers.items()}
+        runs = lead_runs(next(iter(sets.values())).labels)
+        windowed = {name: streamed(d, runs) for name, d in denoisers.items()}
         result["fidelity"][database] = fidelity(windowed, next(iter(sets.values())).clean, sets)
     result["qrs"] = stress_qrs(data_dir, denoisers)
     return result

@@ -42,32 +42,26 @@ def lead_runs(labels: list[str]) -> list[np.ndarray]:
     return runs + ([np.array(current)] if current else [])
 
 
-def streamed(denoise_signal: Callable[[np.ndarray], np.ndarray], labels: list[str]) -> Callable[[np.ndarray], np.ndarray]:
-    """A window denoiser for windows labelled ``labels``: each lead's consecutive windows joined into one
-    float64 signal, denoised whole by ``denoise_signal`` (signal -> same-length signal), cut back."""
-    runs = lead_runs(labels)
+def streamed(denoise_signal: Callable[[np.ndarray], np.ndarray], runs: list[np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """A window denoiser: the windows of each run (``lead_runs``: a lead's consecutive windows) joined
+    into one signal, denoised whole by ``denoise_signal`` (signal -> same-length signal), cut back."""
 
     def run(windows: np.ndarray) -> np.ndarray:
         out = np.empty(windows.shape, dtype=np.float32)
         for indices in runs:
-            signal = np.ascontiguousarray(windows[indices].reshape(-1), dtype=np.float64)
-            out[indices] = denoise_signal(signal).reshape(len(indices), -1)
+            out[indices] = denoise_signal(np.ascontiguousarray(windows[indices].reshape(-1))).reshape(len(indices), -1)
         return out
 
     return run
 
 
+def whole_stream(d: StreamingDenoiser) -> Callable[[np.ndarray], np.ndarray]:
+    """A signal denoiser: the signal as one chunk through ``d``, then its flush."""
+    return lambda signal: np.concatenate([d.process(signal), d.flush()])
+
+
 def offline(model: Path, noisy: np.ndarray) -> np.ndarray:
     return denoise_windows(noisy, model)
-
-
-def streamed(d: StreamingDenoiser, noisy: np.ndarray, runs: list[np.ndarray]) -> np.ndarray:
-    out = np.empty(noisy.shape, np.float32)
-    for run in runs:
-        signal = noisy[run].reshape(-1)
-        y = np.concatenate([d.process(signal), d.flush()])
-        out[run] = y.reshape(len(run), -1)
-    return out
 
 
 def measure(model: Path, data_dir: Path, configs=CONFIGS) -> dict:
@@ -87,8 +81,8 @@ def measure(model: Path, data_dir: Path, configs=CONFIGS) -> dict:
             d = StreamingDenoiser(model, taper=taper, hop=None)
             d = StreamingDenoiser(model, taper=taper, hop=int(d.window_samples * fraction))
             key = f"{taper}/hop{d.hop_samples}"
-            row[key] = {"stream_db": snri(streamed(d, s.noisy, runs)),
-                        "isolated_db": snri(streamed(d, s.noisy, [np.array([i]) for i in range(len(s.clean))])),
+            row[key] = {"stream_db": snri(streamed(whole_stream(d), runs)(s.noisy)),
+                        "isolated_db": snri(streamed(whole_stream(d), [np.array([i]) for i in range(len(s.clean))])(s.noisy)),
                         "calls_per_s": d.calls_per_second, "latency_s": d.latency_seconds}
         result["groups"][group.name] = row
     return result
