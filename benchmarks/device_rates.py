@@ -48,12 +48,17 @@ def lead_signals(data_dir: Path, database: str, group) -> list[tuple[np.ndarray,
     return [(s.clean[run].reshape(-1), s.noisy[run].reshape(-1)) for run in lead_runs(s.labels)]
 
 
-def as_recorded_at(signal: np.ndarray, rate: int) -> np.ndarray:
-    """A 360 Hz signal as a device at ``rate`` would have recorded it (scipy's polyphase resampler), float64."""
+def resampled(signal: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
+    """``signal`` at ``from_hz`` resampled to ``to_hz`` by scipy's polyphase resampler, float64."""
     from scipy.signal import resample_poly
 
-    ratio = Fraction(rate, SAMPLE_RATE_HZ)
-    return resample_poly(signal.astype(np.float64), ratio.numerator, ratio.denominator)
+    ratio = Fraction(to_hz, from_hz)
+    return resample_poly(np.asarray(signal).astype(np.float64), ratio.numerator, ratio.denominator)
+
+
+def as_recorded_at(signal: np.ndarray, rate: int) -> np.ndarray:
+    """A 360 Hz signal as a device at ``rate`` would have recorded it, float64."""
+    return resampled(signal, SAMPLE_RATE_HZ, rate)
 
 
 def measure(model: Path, data_dir: Path, rates=RATES, databases=DATABASES) -> dict:

@@ -44,10 +44,9 @@ def with_window_levels(path: Path, windows: np.ndarray) -> np.ndarray:
     from ulde.runtime.normalization import Levels, span_levels
 
     model, own = Model(path), span_levels(windows)
-    frames_per_window = -(-windows.shape[-1] // LOW_LATENCY.hop)
 
-    def run(frames: np.ndarray, _stream_levels: Levels) -> np.ndarray:
-        return model.denoise_windows(frames, Levels(*(np.repeat(part, frames_per_window, axis=0) for part in own)))
+    def run(frames: np.ndarray, _stream_levels: Levels) -> np.ndarray:  # each window's frames, window after window
+        return model.denoise_windows(frames, Levels(*(np.repeat(part, len(frames) // len(windows), axis=0) for part in own)))
 
     return LOW_LATENCY.denoised(run, windows)
 

@@ -17,12 +17,11 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from benchmarks.device_rates import as_recorded_at
+from benchmarks.device_rates import as_recorded_at, resampled
 from benchmarks.measurement_cli import run_rate_measurement
 from benchmarks.streaming_quality import lead_runs, streamed
 from ulde.model.datasets import EVAL_SEED
@@ -35,21 +34,13 @@ RESAMPLED_ONLY = "resampled only"
 SignalDenoiser = Callable[[np.ndarray], np.ndarray]
 
 
-def back_at_360(signal: np.ndarray, rate: int, length: int) -> np.ndarray:
-    """A signal at ``rate`` resampled to 360 Hz (scipy's polyphase resampler), cut to ``length``."""
-    from scipy.signal import resample_poly
-
-    ratio = Fraction(SAMPLE_RATE_HZ, rate)
-    return resample_poly(np.asarray(signal, np.float64), ratio.numerator, ratio.denominator)[:length]
-
-
 def at_device_rate(rate: int, model: Path | None) -> SignalDenoiser:
     """360 Hz signal -> recorded at ``rate`` -> streamed through ``model`` (None: nothing) -> 360 Hz."""
 
     def run(signal: np.ndarray) -> np.ndarray:
         recorded = as_recorded_at(signal, rate)
         out = recorded if model is None else denoise(recorded, model, sample_rate_hz=rate)
-        return back_at_360(out, rate, len(signal))
+        return resampled(out, rate, SAMPLE_RATE_HZ)[: len(signal)]
 
     return run
 
@@ -64,9 +55,10 @@ def measure(models: list[Path], data_dir: Path, rate: int) -> dict:
     result = {"rate_hz": rate, "split": "test", "seed": EVAL_SEED, "fidelity": {}}
     for database in DATABASES:
         sets = group_sets(data_dir, database, load_splits()["clean"][database]["test"])
-        runs = lead_runs(next(iter(sets.values())).labels)
+        first = next(iter(sets.values()))
+        runs = lead_runs(first.labels)
         windowed = {name: streamed(d, runs) for name, d in denoisers.items()}
-        result["fidelity"][database] = fidelity(windowed, next(iter(sets.values())).clean, sets)
+        result["fidelity"][database] = fidelity(windowed, first.clean, sets)
     result["qrs"] = stress_qrs(data_dir, denoisers)
     return result
 
